@@ -1,0 +1,641 @@
+#!/usr/bin/env bash
+# Shared helpers for building and running carcosa-edge locally.
+#
+# Source it from a script that runs with `set -euo pipefail`:
+#     source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# or run one function directly:
+#     bash scripts/lib.sh dev_up
+#
+# Functions (all idempotent; quiet when there is nothing to do; loud on failure):
+#   ensure_toolchain              install everything below that is missing or at the wrong version
+#     ensure_rust_tools           wasm32 target, worker-build, wasm-bindgen-cli (Cargo.lock version), s3s-fs
+#     ensure_node_tools           `npm ci` when node_modules is missing or older than package-lock.json
+#     ensure_system_packages      PostgreSQL server binaries and curl, from Debian packages
+#   pg_start DIR PORT             throwaway PostgreSQL cluster in DIR; prints and exports DATABASE_URL
+#   pg_stop DIR
+#   pg_url PORT [DB]              the password URL for a cluster started by pg_start
+#   pg_createdb URL NAME          create database NAME if missing; prints its URL
+#   s3_start DIR PORT ACCESS SECRET   s3s-fs on 127.0.0.1:PORT storing buckets under DIR/data
+#   s3_stop DIR
+#   dev_secrets                   exports CREDENTIALS_ENCRYPTION_KEY and UPLOAD_TOKEN_SECRET
+#   worker_build [--force]        build/index.js + build/index_bg.wasm, skipped when fresh
+#   wrangler_start PORT LOGFILE   `wrangler dev` on 127.0.0.1:PORT, waits for /v1/health
+#   wrangler_stop [PORT]          stops one (or every) wrangler_start instance
+#   wrangler_dry_run [OUTDIR]     bundle as `wrangler deploy` would (offline); prints the upload size
+#   dev_up / dev_down             all of the above with the default ports below
+#
+# Everything stateful lives under .dev/ in the repository (git-ignored).
+
+CARCOSA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CARCOSA_DEV="$CARCOSA_ROOT/.dev"
+
+# worker-build must understand the `worker` crate in Cargo.lock (0.8.x) and, at 0.8.7, expects
+# esbuild 0.28.2 and wasm-opt 132 (see package.json). Bump these together.
+WORKER_BUILD_VERSION="0.8.7"
+# 0.14.1 is the newest s3s-fs that builds with Rust 1.95 (0.17 needs 1.96).
+S3S_FS_VERSION="0.14.1"
+NODE_MAJOR="22"
+
+# Defaults for dev_up; each can be overridden from the environment.
+: "${CARCOSA_PG_PORT:=54320}"
+: "${CARCOSA_S3_PORT:=9100}"
+: "${CARCOSA_S3_ACCESS_KEY:=carcosa-dev}"
+: "${CARCOSA_S3_SECRET_KEY:=carcosa-dev-secret-key}"
+: "${CARCOSA_WORKER_PORT:=8787}"
+
+# cargo-installed tools live here on rustup machines even when the login profile was not read.
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in *":$CARGO_BIN:"*) ;; *) PATH="$CARGO_BIN:$PATH" ;; esac
+
+# --- messages ---------------------------------------------------------------------------------
+
+# Progress goes to stderr so that functions can print a result (a URL) on stdout.
+say() { printf '==> %s\n' "$*" >&2; }
+
+# Prints the message (and optional log tail) and returns 1, so callers write `... || return 1`.
+fail() {
+    printf '\nERROR: %s\n' "$1" >&2
+    if [[ -n "${2:-}" && -f "$2" ]]; then
+        printf -- '--- last lines of %s ---\n' "$2" >&2
+        tail -n "${3:-40}" "$2" >&2
+        printf -- '--- end of %s ---\n' "$2" >&2
+    fi
+    return 1
+}
+
+_log_dir() { mkdir -p "$CARCOSA_DEV/logs" && printf '%s' "$CARCOSA_DEV/logs"; }
+
+# Makes DIR absolute, because the functions below hand paths to processes with other cwds.
+_abspath() { mkdir -p "$1" && (cd "$1" && pwd); }
+
+# Runs a long install with its output in a log, so the terminal gets one line per tool.
+_install_step() {
+    local what="$1" log
+    shift
+    log="$(_log_dir)/install-${what%% *}.log"
+    printf '==> installing %s ... ' "$what" >&2
+    local start=$SECONDS
+    if "$@" >"$log" 2>&1; then
+        printf 'done (%ds)\n' $((SECONDS - start)) >&2
+    else
+        printf 'FAILED\n' >&2
+        fail "could not install $what (command: $*)" "$log" 60
+    fi
+}
+
+# --- toolchain --------------------------------------------------------------------------------
+
+ensure_toolchain() {
+    _with_lock toolchain _ensure_toolchain_locked
+}
+
+_ensure_toolchain_locked() {
+    ensure_system_packages || return 1
+    ensure_rust_tools || return 1
+    ensure_node_tools || return 1
+}
+
+# Two scripts bootstrapping at once would run the same cargo/npm/apt installs concurrently.
+_with_lock() {
+    local name="$1" lock
+    shift
+    mkdir -p "$CARCOSA_DEV"
+    lock="$CARCOSA_DEV/$name.lock"
+    (
+        flock -w 3600 9 || { fail "timed out waiting for $lock"; exit 1; }
+        "$@"
+    ) 9>"$lock"
+}
+
+# The wasm-bindgen CLI refuses a library of any other version, so read the one the build uses.
+wasm_bindgen_lock_version() {
+    local v
+    v="$(awk '/^\[\[package\]\]/{n=""} /^name = "wasm-bindgen"$/{n=1} n && /^version = /{gsub(/"/,"",$3); print $3; exit}' \
+        "$CARCOSA_ROOT/Cargo.lock")"
+    [[ -n "$v" ]] || { fail "no wasm-bindgen package in $CARCOSA_ROOT/Cargo.lock (run: cargo generate-lockfile)"; return 1; }
+    printf '%s' "$v"
+}
+
+# Prints the version a binary reports (last word of its --version line), or nothing.
+_bin_version() {
+    [[ -x "$1" ]] || return 0
+    "$1" --version 2>/dev/null | head -n1 | awk '{print $NF}' | sed 's/^v//'
+}
+
+_cargo_install() {
+    local crate="$1" version="$2" bin="$3"
+    shift 3
+    [[ "$(_bin_version "$CARGO_BIN/$bin")" == "$version" ]] && return 0
+    # --force: replaces another version, or a registration whose binary was deleted.
+    _install_step "$crate $version (cargo install, several minutes)" \
+        cargo install "$crate" --version "$version" --locked --force "$@" || return 1
+    [[ "$(_bin_version "$CARGO_BIN/$bin")" == "$version" ]] ||
+        fail "$crate was installed but $CARGO_BIN/$bin does not report version $version"
+}
+
+ensure_rust_tools() {
+    if ! command -v cargo >/dev/null || ! command -v rustup >/dev/null; then
+        fail "cargo/rustup not found: install Rust with rustup (https://rustup.rs) first"
+        return 1
+    fi
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        _install_step "rust target wasm32-unknown-unknown" rustup target add wasm32-unknown-unknown || return 1
+    fi
+    local bindgen
+    bindgen="$(wasm_bindgen_lock_version)" || return 1
+    _cargo_install worker-build "$WORKER_BUILD_VERSION" worker-build || return 1
+    _cargo_install wasm-bindgen-cli "$bindgen" wasm-bindgen || return 1
+    _cargo_install s3s-fs "$S3S_FS_VERSION" s3s-fs --features binary || return 1
+}
+
+# npm records what it installed in node_modules/.package-lock.json; older than the lock = stale.
+_node_modules_fresh() {
+    local stamp="$CARCOSA_ROOT/node_modules/.package-lock.json" bin="$CARCOSA_ROOT/node_modules/.bin"
+    [[ -f "$stamp" && ! "$CARCOSA_ROOT/package-lock.json" -nt "$stamp" ]] || return 1
+    [[ -x "$bin/esbuild" && -x "$bin/wasm-opt" && -x "$bin/wrangler" && -x "$bin/node" ]] || return 1
+    [[ "$("$bin/node" --version 2>/dev/null)" == "v$NODE_MAJOR."* ]]
+}
+
+ensure_node_tools() {
+    _node_modules_fresh && return 0
+    command -v npm >/dev/null || { fail "npm not found: install Node.js 20+ with npm (it bootstraps Node $NODE_MAJOR from package.json)"; return 1; }
+    # Engine warnings are expected: npm runs on the system Node, wrangler later on node_modules' Node 22.
+    _install_step "node_modules (npm ci: wrangler, Node $NODE_MAJOR, esbuild, binaryen)" \
+        npm ci --prefix "$CARCOSA_ROOT" --no-audit --no-fund --loglevel=error || return 1
+    _node_modules_fresh ||
+        fail "npm ci finished but node_modules/.bin lacks node v$NODE_MAJOR, esbuild, wasm-opt or wrangler (install scripts blocked? see allowScripts in package.json)"
+}
+
+# Newest installed PostgreSQL server bin directory, e.g. /usr/lib/postgresql/15/bin.
+pg_bindir() {
+    local d
+    d="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+    [[ -n "$d" && -x "$d/initdb" ]] || return 1
+    printf '%s' "$d"
+}
+
+_apt_install() {
+    [[ $EUID -eq 0 ]] || { fail "need root to apt-get install $*; run as root or install them yourself"; return 1; }
+    _install_step "$* (apt-get)" bash -c '
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"' _ "$@"
+}
+
+ensure_system_packages() {
+    if ! command -v curl >/dev/null; then
+        _apt_install curl ca-certificates || return 1
+    fi
+    if ! pg_bindir >/dev/null; then
+        # Debian 12 ships 15; `postgresql` is the same thing on releases that ship another major.
+        _apt_install postgresql-15 || _apt_install postgresql || return 1
+        pg_bindir >/dev/null || { fail "PostgreSQL installed but no /usr/lib/postgresql/*/bin/initdb"; return 1; }
+    fi
+}
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+pg_url() { printf 'postgres://postgres:postgres@127.0.0.1:%s/%s' "$1" "${2:-postgres}"; }
+
+# initdb/postgres refuse to run as root, so as root they run as the `postgres` system user.
+_pg_as_owner() {
+    if [[ $EUID -eq 0 ]]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+pg_start() {
+    local dir port bin data
+    [[ $# -eq 2 ]] || { fail "usage: pg_start DIR PORT"; return 1; }
+    dir="$(_abspath "$1")" || return 1
+    port="$2"
+    bin="$(pg_bindir)" || { fail "no PostgreSQL server binaries (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+    data="$dir/data"
+    # The unix socket path must fit in 107 bytes.
+    (( ${#dir} < 90 )) || { fail "pg_start: $dir is too long for a unix socket path"; return 1; }
+
+    if [[ $EUID -eq 0 ]]; then
+        id postgres >/dev/null 2>&1 || { fail "no 'postgres' user to run the server as (install postgresql-common)"; return 1; }
+        chown postgres: "$dir" || return 1
+        runuser -u postgres -- test -w "$dir" ||
+            { fail "user postgres cannot write $dir (a parent directory is not traversable)"; return 1; }
+    fi
+
+    [[ -f "$data/PG_VERSION" ]] || _pg_init "$bin" "$dir" || return 1
+
+    if _pg_as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        # Line 4 of postmaster.pid is the port the running server listens on.
+        if [[ "$(sed -n 4p "$data/postmaster.pid" 2>/dev/null)" == "$port" ]] &&
+            "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+            _pg_export "$port"
+            return 0
+        fi
+        say "PostgreSQL in $dir runs on another port; restarting on $port"
+        pg_stop "$dir" || return 1
+    fi
+
+    # Settings on the command line so a reused data directory can move to another port.
+    # fsync and friends are off: the cluster is disposable and tests are I/O bound without it.
+    local opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir'"
+    opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if ! _pg_as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 -o "$opts" start >/dev/null; then
+        fail "PostgreSQL did not start in $dir on port $port" "$dir/postgres.log"
+        return 1
+    fi
+    for _ in $(seq 1 60); do
+        "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break
+        sleep 0.5
+    done
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" ||
+        { fail "PostgreSQL in $dir does not accept TCP connections on 127.0.0.1:$port" "$dir/postgres.log"; return 1; }
+    say "PostgreSQL running: $(pg_url "$port") (data: $data)"
+    _pg_export "$port"
+}
+
+_pg_export() {
+    DATABASE_URL="$(pg_url "$1")"
+    export DATABASE_URL
+    printf '%s\n' "$DATABASE_URL"
+}
+
+# Trust on the unix socket (for admin), scram on TCP: Hyperdrive needs a password in its URL.
+_pg_init() {
+    local bin="$1" dir="$2" pwfile
+    pwfile="$dir/.pwfile"
+    printf 'postgres\n' >"$pwfile"
+    [[ $EUID -eq 0 ]] && chown postgres: "$pwfile"
+    chmod 600 "$pwfile"
+    if ! _pg_as_owner "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$pwfile" \
+        --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
+        >"$dir/initdb.log" 2>&1; then
+        rm -f "$pwfile"
+        fail "initdb failed in $dir/data" "$dir/initdb.log"
+        return 1
+    fi
+    rm -f "$pwfile"
+}
+
+pg_stop() {
+    local dir bin
+    [[ $# -eq 1 ]] || { fail "usage: pg_stop DIR"; return 1; }
+    [[ -f "$1/data/PG_VERSION" ]] || return 0
+    dir="$(_abspath "$1")" || return 1
+    bin="$(pg_bindir)" || return 0
+    _pg_as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || return 0
+    _pg_as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null ||
+        { fail "could not stop PostgreSQL in $dir" "$dir/postgres.log"; return 1; }
+    say "PostgreSQL in $dir stopped"
+}
+
+# Prints the URL of database NAME on the same server, creating the database when missing.
+pg_createdb() {
+    local url="$1" name="$2" bin exists
+    [[ $# -eq 2 ]] || { fail "usage: pg_createdb URL NAME"; return 1; }
+    [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || { fail "pg_createdb: bad database name '$name'"; return 1; }
+    bin="$(pg_bindir)" || { fail "no PostgreSQL client binaries"; return 1; }
+    exists="$("$bin/psql" "$url" -XtAq -v ON_ERROR_STOP=1 -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" ||
+        { fail "cannot connect to $url"; return 1; }
+    if [[ "$exists" != 1 ]]; then
+        "$bin/psql" "$url" -XqA -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$name\"" ||
+            { fail "could not create database $name"; return 1; }
+    fi
+    printf '%s/%s\n' "${url%/*}" "$name"
+}
+
+# --- S3 (s3s-fs) ------------------------------------------------------------------------------
+
+# Starts a command in a new session (it outlives the calling script, and its process group can
+# be stopped as a whole) and writes its pid. setsid forks when called from a process-group
+# leader (interactive shells), so the pid is written from inside the new session.
+_spawn_detached() {
+    local pidfile="$1" log="$2"
+    shift 2
+    rm -f "$pidfile"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+    for _ in $(seq 1 50); do [[ -s "$pidfile" ]] && return 0; sleep 0.1; done
+    fail "could not start $1" "$log"
+}
+
+# Running pid from DIR/s3s-fs.pid, only if that pid is still an s3s-fs process.
+_s3_pid() {
+    local pid
+    pid="$(cat "$1/s3s-fs.pid" 2>/dev/null)" || return 1
+    [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 's3s-fs' || return 1
+    printf '%s' "$pid"
+}
+
+# Any HTTP status means the server is up (without credentials S3 answers 403).
+_http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time "${2:-2}" "$1" 2>/dev/null || true; }
+
+s3_start() {
+    local dir port access secret bin args pid
+    [[ $# -eq 4 ]] || { fail "usage: s3_start DIR PORT ACCESS_KEY SECRET_KEY"; return 1; }
+    dir="$(_abspath "$1")" || return 1
+    port="$2" access="$3" secret="$4"
+    bin="$CARGO_BIN/s3s-fs"
+    [[ -x "$bin" ]] || { fail "s3s-fs not installed (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+    mkdir -p "$dir/data"
+    args="$port $access $secret"
+
+    if pid="$(_s3_pid "$dir")"; then
+        if [[ "$(cat "$dir/s3s-fs.args" 2>/dev/null)" == "$args" ]]; then
+            return 0
+        fi
+        say "s3s-fs in $dir runs with other settings; restarting"
+        s3_stop "$dir" || return 1
+    fi
+    [[ "$(_http_status "http://127.0.0.1:$port/")" == 000 ]] ||
+        { fail "port $port is already taken by another process"; return 1; }
+
+    printf '%s' "$args" >"$dir/s3s-fs.args"
+    chmod 600 "$dir/s3s-fs.args"
+    RUST_LOG="${S3S_LOG:-s3s_fs=info,s3s=info}" _spawn_detached "$dir/s3s-fs.pid" "$dir/s3s-fs.log" \
+        "$bin" --host 127.0.0.1 --port "$port" --access-key "$access" --secret-key "$secret" "$dir/data"
+
+    local status=000
+    for _ in $(seq 1 100); do
+        status="$(_http_status "http://127.0.0.1:$port/")"
+        [[ "$status" != 000 ]] && break
+        _s3_pid "$dir" >/dev/null || break
+        sleep 0.1
+    done
+    if [[ "$status" == 000 ]]; then
+        s3_stop "$dir" >/dev/null 2>&1 || true
+        fail "s3s-fs did not come up on 127.0.0.1:$port" "$dir/s3s-fs.log"
+        return 1
+    fi
+    say "s3s-fs running: http://127.0.0.1:$port (path-style, buckets = directories in $dir/data)"
+}
+
+s3_stop() {
+    local dir pid
+    [[ $# -eq 1 ]] || { fail "usage: s3_stop DIR"; return 1; }
+    dir="$1"
+    if pid="$(_s3_pid "$dir")"; then
+        # SIGINT is its graceful shutdown; SIGTERM/KILL only if it hangs.
+        kill -INT "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null && sleep 1
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        say "s3s-fs in $dir stopped"
+    fi
+    rm -f "$dir/s3s-fs.pid"
+}
+
+# --- Worker build -----------------------------------------------------------------------------
+
+# True when build/ is newer than every input of the wasm build.
+_worker_build_fresh() {
+    local out="$CARCOSA_ROOT/build/index_bg.wasm"
+    [[ -f "$out" && -f "$CARCOSA_ROOT/build/index.js" ]] || return 1
+    local inputs=(src Cargo.toml Cargo.lock)
+    [[ -e "$CARCOSA_ROOT/build.rs" ]] && inputs+=(build.rs)
+    [[ -z "$(cd "$CARCOSA_ROOT" && find "${inputs[@]}" -newer "$out" -print -quit 2>/dev/null)" ]]
+}
+
+# worker-build silently falls back to downloading a tool when a *_BIN path is wrong, which
+# fails offline with a confusing error; so check all three first.
+_worker_build_env() {
+    local bindgen want
+    want="$(wasm_bindgen_lock_version)" || return 1
+    bindgen="$CARGO_BIN/wasm-bindgen"
+    [[ "$(_bin_version "$bindgen")" == "$want" ]] ||
+        { fail "$bindgen is not version $want from Cargo.lock (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+    [[ "$(_bin_version "$CARGO_BIN/worker-build")" == "$WORKER_BUILD_VERSION" ]] ||
+        { fail "worker-build $WORKER_BUILD_VERSION not installed (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+    [[ -x "$CARCOSA_ROOT/node_modules/.bin/esbuild" && -x "$CARCOSA_ROOT/node_modules/.bin/wasm-opt" ]] ||
+        { fail "node_modules lacks esbuild/wasm-opt (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+    export WASM_BINDGEN_BIN="$bindgen"
+    export ESBUILD_BIN="$CARCOSA_ROOT/node_modules/.bin/esbuild"
+    export WASM_OPT_BIN="$CARCOSA_ROOT/node_modules/.bin/wasm-opt"
+}
+
+# shellcheck disable=SC2120 # --force is for callers such as build-worker.sh
+worker_build() {
+    if [[ "${1:-}" != --force ]] && _worker_build_fresh; then
+        return 0
+    fi
+    _worker_build_env || return 1
+    # One build at a time: `wrangler dev` may start this same build from its [build] command.
+    _with_lock worker-build _worker_build_locked "${1:-}"
+}
+
+_worker_build_locked() {
+    if [[ "${1:-}" != --force ]] && _worker_build_fresh; then
+        return 0
+    fi
+    local log start=$SECONDS
+    log="$(_log_dir)/worker-build.log"
+    say "building the Worker (worker-build --release; cargo output in ${log#"$CARCOSA_ROOT/"})"
+    # RUST_LIB_BACKTRACE=0: a failed cargo build is not a worker-build bug; keep its errors in view.
+    if ! (cd "$CARCOSA_ROOT" && RUST_LIB_BACKTRACE=0 worker-build --release) >"$log" 2>&1; then
+        fail "worker-build failed" "$log" 80
+        return 1
+    fi
+    _worker_build_fresh || { fail "worker-build succeeded but build/index.js or build/index_bg.wasm is missing" "$log"; return 1; }
+    say "built build/index_bg.wasm ($(( $(stat -c %s "$CARCOSA_ROOT/build/index_bg.wasm") / 1024 )) KiB) in $((SECONDS - start))s"
+}
+
+# --- secrets for local runs -------------------------------------------------------------------
+
+# Value of KEY in a dotenv file (KEY=value, KEY="value" or KEY='value'), or nothing.
+_dotenv_get() {
+    [[ -f "$1" ]] || return 0
+    sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*//p" "$1" | tail -n1 |
+        sed -e 's/[[:space:]]*$//' -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'$/\1/"
+}
+
+# Each secret comes from the environment, else .dev.vars, else .dev/secrets.env (generated once
+# and kept, so data encrypted in one session still decrypts in the next).
+dev_secrets() {
+    local generated="$CARCOSA_DEV/secrets.env"
+    if [[ ! -f "$generated" ]]; then
+        mkdir -p "$CARCOSA_DEV"
+        (
+            umask 077
+            printf '# Generated for local runs; delete to rotate.\n'
+            printf 'CREDENTIALS_ENCRYPTION_KEY="base64:%s"\n' "$(head -c 32 /dev/urandom | base64 -w0)"
+            printf 'UPLOAD_TOKEN_SECRET="%s"\n' "$(head -c 48 /dev/urandom | base64 -w0)"
+        ) >"$generated"
+    fi
+    local name value
+    for name in CREDENTIALS_ENCRYPTION_KEY UPLOAD_TOKEN_SECRET; do
+        value="${!name:-}"
+        [[ -n "$value" ]] || value="$(_dotenv_get "$CARCOSA_ROOT/.dev.vars" "$name")"
+        [[ -n "$value" ]] || value="$(_dotenv_get "$generated" "$name")"
+        [[ -n "$value" ]] || { fail "no value for $name"; return 1; }
+        export "$name=$value"
+    done
+}
+
+# --- wrangler dev -----------------------------------------------------------------------------
+
+_wrangler_pidfile() { printf '%s/wrangler/%s.pid' "$CARCOSA_DEV" "$1"; }
+
+# Pid of the wrangler started for PORT, only if it is still that process.
+_wrangler_pid() {
+    local pid
+    pid="$(cat "$(_wrangler_pidfile "$1")" 2>/dev/null)" || return 1
+    [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'wrangler' || return 1
+    printf '%s' "$pid"
+}
+
+# Status of GET /v1/health, 000 while nothing answers.
+_worker_health() { _http_status "http://127.0.0.1:$1/v1/health" 3; }
+
+# 200 = healthy; 503 = the Worker runs but a dependency (the database) is down.
+_worker_ready() {
+    local s
+    s="$(_worker_health "$1")"
+    [[ "$s" == 200 || "$s" == 503 ]]
+}
+
+wrangler_start() {
+    local port log bin pid
+    [[ $# -eq 2 ]] || { fail "usage: wrangler_start PORT LOGFILE"; return 1; }
+    port="$1"
+    mkdir -p "$(dirname "$2")"
+    log="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+    bin="$CARCOSA_ROOT/node_modules/.bin"
+
+    dev_secrets || return 1
+    local hyperdrive="${CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE:-${DATABASE_URL:-}}"
+    if [[ -n "$hyperdrive" && ! "$hyperdrive" =~ ^postgres(ql)?://[^:/@]+:[^@]+@ ]]; then
+        fail "the Hyperdrive connection string needs user AND password (postgres://user:pass@host:port/db)"
+        return 1
+    fi
+
+    # A running instance is reused only if it got the same database and secrets.
+    local settings
+    settings="$(printf '%s\n' "$hyperdrive" "$CREDENTIALS_ENCRYPTION_KEY" "$UPLOAD_TOKEN_SECRET" | sha256sum | cut -c1-64)"
+    if pid="$(_wrangler_pid "$port")" && _worker_ready "$port" &&
+        [[ "$(cat "$CARCOSA_DEV/wrangler/$port.settings" 2>/dev/null)" == "$settings" ]]; then
+        return 0
+    fi
+    wrangler_stop "$port" || return 1
+    [[ "$(_http_status "http://127.0.0.1:$port/")" == 000 ]] ||
+        { fail "port $port is already taken by another process"; return 1; }
+    _node_modules_fresh || { fail "node_modules is missing or stale (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+
+    # Build first, so the [build] command wrangler runs on start finds build/ fresh and returns at once.
+    # shellcheck disable=SC2119 # no --force: reuse a fresh build
+    worker_build || return 1
+
+    mkdir -p "$CARCOSA_DEV/wrangler"
+    printf '%s' "$settings" >"$CARCOSA_DEV/wrangler/$port.settings"
+    : >"$log"
+    # --env-file replaces .dev.vars, and exported variables override the file: the Worker gets
+    # exactly what dev_secrets exported. setsid: wrangler and its workerd form one process group.
+    (
+        cd "$CARCOSA_ROOT"
+        # shellcheck disable=SC2030 # only wrangler gets this PATH (Node 22 first)
+        export PATH="$bin:$PATH" WRANGLER_SEND_METRICS=false CI=1 NO_COLOR=1 FORCE_COLOR=0
+        export WRANGLER_LOG_PATH="$CARCOSA_DEV/wrangler/logs"
+        if [[ -n "$hyperdrive" ]]; then
+            export CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE="$hyperdrive"
+        fi
+        _spawn_detached "$(_wrangler_pidfile "$port")" "$log" \
+            "$bin/node" "$CARCOSA_ROOT/node_modules/wrangler/bin/wrangler.js" dev \
+            --ip 127.0.0.1 --port "$port" --inspector-port 0 \
+            --env-file "$CARCOSA_DEV/secrets.env" \
+            --persist-to "$CARCOSA_DEV/wrangler/state" \
+            --show-interactive-dev-session=false
+    ) || return 1
+    pid="$(cat "$(_wrangler_pidfile "$port")")"
+
+    # Up to 60s for wrangler to come up; any other answer repeated means the Worker itself
+    # is wrong (no /v1/health, a panic), and waiting longer will not change it.
+    local start=$SECONDS status wrong=0
+    while (( SECONDS - start < 60 )); do
+        status="$(_worker_health "$port")"
+        [[ "$status" == 200 || "$status" == 503 ]] && break
+        if [[ "$status" != 000 ]]; then
+            wrong=$((wrong + 1))
+            (( wrong < 4 )) || break
+        fi
+        kill -0 "$pid" 2>/dev/null || { fail "wrangler dev exited during start-up" "$log"; return 1; }
+        sleep 0.5
+    done
+    if [[ "$status" != 200 && "$status" != 503 ]]; then
+        local body
+        body="$(curl -s --max-time 3 "http://127.0.0.1:$port/v1/health" 2>&1 | head -c 300)"
+        wrangler_stop "$port" >/dev/null 2>&1 || true
+        grep -v 'GET /v1/health' "$log" | tail -n 40 >&2
+        fail "wrangler dev on port $port: GET /v1/health answered ${status/#000/nothing} ${body:+($body) }after $((SECONDS - start))s (log: $log)"
+        return 1
+    fi
+    say "Worker running: http://127.0.0.1:$port (ready in $((SECONDS - start))s, log: $log)"
+}
+
+wrangler_stop() {
+    local port pidfile pid
+    if [[ $# -eq 0 ]]; then
+        for pidfile in "$CARCOSA_DEV"/wrangler/*.pid; do
+            [[ -e "$pidfile" ]] || continue
+            port="$(basename "$pidfile" .pid)"
+            wrangler_stop "$port" || return 1
+        done
+        return 0
+    fi
+    port="$1"
+    if pid="$(_wrangler_pid "$port")"; then
+        # The process group holds wrangler and the workerd it spawned.
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 -- "-$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+        say "wrangler dev on port $port stopped"
+    fi
+    rm -f "$(_wrangler_pidfile "$port")" "$CARCOSA_DEV/wrangler/$port.settings"
+}
+
+# Bundles the Worker exactly as `wrangler deploy` would, without uploading, and prints the
+# "Total Upload: … KiB / gzip: … KiB" line (the size Cloudflare's limits apply to).
+wrangler_dry_run() {
+    local out="${1:-$CARCOSA_DEV/dry-run}" log
+    log="$(_log_dir)/wrangler-dry-run.log"
+    _node_modules_fresh || { fail "node_modules is missing or stale (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+    # shellcheck disable=SC2119 # no --force: reuse a fresh build
+    worker_build || return 1
+    # shellcheck disable=SC2031 # the caller's PATH, plus Node 22 first
+    if ! (cd "$CARCOSA_ROOT" && PATH="$CARCOSA_ROOT/node_modules/.bin:$PATH" WRANGLER_SEND_METRICS=false CI=1 NO_COLOR=1 \
+        "$CARCOSA_ROOT/node_modules/.bin/node" node_modules/wrangler/bin/wrangler.js deploy --dry-run --outdir "$out") \
+        >"$log" 2>&1; then
+        fail "wrangler deploy --dry-run failed" "$log"
+        return 1
+    fi
+    grep -m1 'Total Upload' "$log" || { fail "no size in the dry-run output" "$log"; return 1; }
+}
+
+# --- everything at once -----------------------------------------------------------------------
+
+# Full local stack with the default ports; prints the settings a client needs.
+dev_up() {
+    ensure_toolchain || return 1
+    pg_start "$CARCOSA_DEV/pg" "$CARCOSA_PG_PORT" >/dev/null || return 1
+    s3_start "$CARCOSA_DEV/s3" "$CARCOSA_S3_PORT" "$CARCOSA_S3_ACCESS_KEY" "$CARCOSA_S3_SECRET_KEY" || return 1
+    CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE="$(pg_url "$CARCOSA_PG_PORT")" \
+        wrangler_start "$CARCOSA_WORKER_PORT" "$CARCOSA_DEV/logs/wrangler.log" || return 1
+    cat <<EOF
+DATABASE_URL=$(pg_url "$CARCOSA_PG_PORT")
+S3_ENDPOINT=http://127.0.0.1:$CARCOSA_S3_PORT
+S3_ACCESS_KEY=$CARCOSA_S3_ACCESS_KEY
+S3_SECRET_KEY=$CARCOSA_S3_SECRET_KEY
+WORKER_URL=http://127.0.0.1:$CARCOSA_WORKER_PORT
+EOF
+}
+
+dev_down() {
+    wrangler_stop || return 1
+    s3_stop "$CARCOSA_DEV/s3" || return 1
+    pg_stop "$CARCOSA_DEV/pg" || return 1
+}
+
+# `bash scripts/lib.sh FUNCTION [ARGS...]` runs one function; sourcing only defines them.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    set -euo pipefail
+    [[ $# -ge 1 ]] || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+    declare -F "$1" >/dev/null || { fail "no function '$1' in $0"; exit 2; }
+    "$@"
+fi

@@ -1,0 +1,64 @@
+//! Downloads: presign a GET for an object inside the caller's scope (`POST /v1/downloads`).
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{auth, json, signing, ApiError, Deferred};
+use crate::runtime::Runtime;
+use crate::scope::{self, Operation};
+use crate::sigv4::GetObject;
+use crate::store;
+
+/// The body of `POST /v1/downloads`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresignDownload {
+    /// The object key, as returned by `POST /v1/uploads`. Untrusted: it must lie inside the
+    /// project's prefix (and the tenant's, when one is named).
+    pub key: String,
+    /// Narrows the scope to one tenant of a multi-tenant project.
+    #[serde(alias = "tenantId")]
+    pub tenant: Option<String>,
+    /// URL lifetime in seconds, 1 to 604800.
+    pub expires_in: Option<u32>,
+}
+
+/// `POST /v1/downloads`: returns a presigned GET. Needs `files:read` and any access to the bucket,
+/// read-only shares included.
+pub async fn presign<R: Runtime>(
+    rt: &R,
+    req: &Request<Bytes>,
+    deferred: &mut Vec<Deferred>,
+) -> Result<Response<Bytes>, ApiError> {
+    let key_hash = auth::key_hash(req)?;
+    let body: PresignDownload = json::parse(req)?;
+    let expiry = signing::expiry(rt, body.expires_in)?;
+    let tenant = body.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty());
+
+    let db = rt.db().await?;
+    let row = store::resolve_scope(db, key_hash.as_str(), tenant)
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?;
+    let now_ms = rt.now_ms();
+    let scope = scope::authorize(&row, Operation::Download, tenant, now_ms)?;
+    deferred.push(Deferred::TouchApiKey {
+        key_id: scope.key_id.clone(),
+    });
+    let key = scope.prefix.check_key(&body.key)?;
+
+    let signable = signing::signable(rt, &scope.bucket)?;
+    let get = GetObject::new(&signable.bucket, &signable.credentials, key);
+    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| get.presign(k, at, exp))?;
+    Ok(json::ok(
+        StatusCode::OK,
+        &json!({
+            "key": key,
+            "method": "GET",
+            "url": presigned.url,
+            "expiresIn": expiry.as_secs(),
+            "expiresAt": crate::timestamp::rfc3339(now_ms + i64::from(expiry.as_secs()) * 1000),
+        }),
+    ))
+}

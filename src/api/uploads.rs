@@ -1,0 +1,346 @@
+//! Uploads: presign a PUT (`POST /v1/uploads`) and confirm it (`POST /v1/uploads/{id}/complete`).
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{auth, json, signing, ApiError, Deferred};
+use crate::ids;
+use crate::object_key::SafeFileName;
+use crate::runtime::{OutboundRequest, Runtime};
+use crate::scope::{self, Operation};
+use crate::sigv4::{HeadObject, PutObject};
+use crate::store::{self, Completion, NewUpload, StoredObject};
+
+/// S3's limit for one PUT: 5 GiB. Larger files need multipart uploads.
+pub const MAX_SINGLE_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Largest `metadata` object accepted, serialised.
+const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+/// Longest file name accepted before sanitising (sanitising then shortens it further).
+const MAX_RAW_FILENAME_BYTES: usize = 4096;
+
+/// Lifetime of the URL the service signs for its own HEAD on completion.
+const HEAD_EXPIRY_SECS: u32 = 60;
+
+/// The body of `POST /v1/uploads`. `fileName` and `tenantId` are accepted as the upstream SDK
+/// names them.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresignUpload {
+    /// The client's file name; sanitised into the key's last segment.
+    #[serde(alias = "fileName")]
+    pub filename: String,
+    /// The content type the client will send; signed, so S3 refuses any other.
+    pub content_type: Option<String>,
+    /// The exact size in bytes the client will send; signed, so S3 refuses any other.
+    pub size: Option<u64>,
+    /// The tenant's slug (multi-tenant projects).
+    #[serde(alias = "tenantId")]
+    pub tenant: Option<String>,
+    /// Free-form metadata recorded with the upload and its file.
+    pub metadata: Option<serde_json::Map<String, Value>>,
+    /// URL lifetime in seconds, 1 to 604800.
+    pub expires_in: Option<u32>,
+}
+
+/// `POST /v1/uploads`: authenticates, resolves scope, records an `initiated` upload and returns a
+/// presigned PUT.
+pub async fn presign<R: Runtime>(
+    rt: &R,
+    req: &Request<Bytes>,
+    deferred: &mut Vec<Deferred>,
+) -> Result<Response<Bytes>, ApiError> {
+    let key_hash = auth::key_hash(req)?;
+    let body: PresignUpload = json::parse(req)?;
+    let filename = validate_filename(&body.filename)?;
+    let content_type = body.content_type.as_deref().map(validate_content_type).transpose()?;
+    if body.size.is_some_and(|s| s > MAX_SINGLE_UPLOAD_BYTES) {
+        return Err(ApiError::FileTooLarge(MAX_SINGLE_UPLOAD_BYTES));
+    }
+    let metadata = body.metadata.map(Value::Object);
+    if metadata
+        .as_ref()
+        .is_some_and(|m| m.to_string().len() > MAX_METADATA_BYTES)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_metadata",
+            format!("metadata is larger than {MAX_METADATA_BYTES} bytes"),
+        ));
+    }
+    let expiry = signing::expiry(rt, body.expires_in)?;
+    let tenant = body.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty());
+
+    let db = rt.db().await?;
+    let row = store::resolve_scope(db, key_hash.as_str(), tenant)
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?;
+    let now_ms = rt.now_ms();
+    let scope = scope::authorize(&row, Operation::Upload, tenant, now_ms)?;
+    deferred.push(Deferred::TouchApiKey {
+        key_id: scope.key_id.clone(),
+    });
+
+    let upload_id = new_id(rt)?;
+    let key = scope.prefix.object_key(&upload_id, &filename)?;
+    let signable = signing::signable(rt, &scope.bucket)?;
+    let mut put = PutObject::new(&signable.bucket, &signable.credentials, &key);
+    if let Some(ct) = content_type {
+        put = put.content_type(ct);
+    }
+    if let Some(size) = body.size {
+        put = put.content_length(size);
+    }
+    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| put.presign(k, at, exp))?;
+    let expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;
+
+    store::insert_upload(
+        db,
+        &NewUpload {
+            id: &upload_id,
+            project_id: &scope.project_id,
+            path: &key,
+            size: body.size.and_then(|s| i64::try_from(s).ok()),
+            content_type,
+            filename: body.filename.trim(),
+            tenant_id: scope.tenant_id.as_deref(),
+            api_key_id: &scope.key_id,
+            bucket_id: &scope.bucket.id,
+            created_at_ms: now_ms,
+            expires_at_ms,
+            metadata: metadata.as_ref(),
+        },
+    )
+    .await?;
+
+    let headers: serde_json::Map<String, Value> = presigned
+        .headers
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect();
+    Ok(json::ok(
+        StatusCode::CREATED,
+        &json!({
+            "uploadId": upload_id,
+            "key": key,
+            "method": "PUT",
+            "url": presigned.url,
+            "headers": headers,
+            "expiresIn": expiry.as_secs(),
+            "expiresAt": crate::timestamp::rfc3339(expires_at_ms),
+        }),
+    ))
+}
+
+/// `POST /v1/uploads/{id}/complete`: checks the object in S3 with the service's own signed HEAD,
+/// then marks the upload completed and records its `File`, once. Repeating the call returns the
+/// same file.
+pub async fn complete<R: Runtime>(
+    rt: &R,
+    req: &Request<Bytes>,
+    upload_id: &str,
+    deferred: &mut Vec<Deferred>,
+) -> Result<Response<Bytes>, ApiError> {
+    let key_hash = auth::key_hash(req)?;
+    if !ids::looks_like_id(upload_id) {
+        return Err(ApiError::UploadNotFound);
+    }
+    let db = rt.db().await?;
+    let (row, upload) = store::resolve_upload(db, key_hash.as_str(), upload_id)
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?;
+    let now_ms = rt.now_ms();
+    let tenant = row.tenant.as_ref().map(|t| t.slug.clone());
+    let scope = scope::authorize(&row, Operation::Complete, tenant.as_deref(), now_ms)?;
+    deferred.push(Deferred::TouchApiKey {
+        key_id: scope.key_id.clone(),
+    });
+    let upload = upload.ok_or(ApiError::UploadNotFound)?;
+
+    if upload.status == "completed" {
+        if let Some(file) = match &upload.file_id {
+            Some(id) => store::get_file(db, id).await?,
+            None => None,
+        } {
+            return Ok(completed_response(&upload.id, &file));
+        }
+    }
+    if upload.status != "initiated" {
+        return Err(ApiError::conflict(
+            "upload_not_pending",
+            format!("the upload is {}, not pending", upload.status),
+        ));
+    }
+
+    let signable = signing::signable(rt, &scope.bucket)?;
+    let head = HeadObject::new(&signable.bucket, &signable.credentials, &upload.path);
+    let expiry = signing::expiry(rt, Some(HEAD_EXPIRY_SECS))?;
+    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| head.presign(k, at, exp))?;
+    let answer = rt
+        .fetch(OutboundRequest {
+            method: Method::HEAD,
+            url: presigned.url,
+            headers: presigned.headers,
+        })
+        .await?;
+    match answer.status {
+        200 => {}
+        404 => {
+            return Err(ApiError::conflict(
+                "object_not_uploaded",
+                "the object is not in storage yet: upload it to the presigned URL, then complete",
+            ))
+        }
+        401 | 403 => return Err(ApiError::StorageRejected(answer.status)),
+        other => {
+            return Err(ApiError::StorageUnavailable(format!(
+                "storage answered {other} to HEAD"
+            )))
+        }
+    }
+    let size = answer
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .ok_or_else(|| ApiError::StorageUnavailable("storage sent no Content-Length".into()))?;
+    if let Some(declared) = upload.size.filter(|d| *d != size) {
+        return Err(ApiError::conflict(
+            "size_mismatch",
+            format!("the stored object has {size} bytes but the upload declared {declared}"),
+        ));
+    }
+    let mime_type = answer
+        .header("content-type")
+        .or(upload.content_type.as_deref())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let mut metadata = match upload.metadata.clone() {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    if let Some(etag) = answer.header("etag") {
+        metadata.insert("etag".into(), Value::String(etag.trim_matches('"').to_owned()));
+    }
+    metadata.insert("uploadId".into(), Value::String(upload.id.clone()));
+    metadata.insert("apiKeyId".into(), Value::String(scope.key_id.clone()));
+    let filename = upload.path.rsplit('/').next().unwrap_or_default().to_owned();
+    let file_id = new_id(rt)?;
+    let stored = StoredObject {
+        file_id: &file_id,
+        filename: &filename,
+        size,
+        mime_type: &mime_type,
+        metadata: &Value::Object(metadata),
+        now_ms,
+    };
+    match store::complete_upload(db, &upload.id, &stored).await? {
+        Completion::Completed(file) | Completion::AlreadyCompleted(file) => Ok(completed_response(&upload.id, &file)),
+        Completion::NotPending(status) => Err(ApiError::conflict(
+            "upload_not_pending",
+            format!("the upload is {status}, not pending"),
+        )),
+    }
+}
+
+fn completed_response(upload_id: &str, file: &store::FileRow) -> Response<Bytes> {
+    json::ok(
+        StatusCode::OK,
+        &json!({
+            "uploadId": upload_id,
+            "status": "completed",
+            "file": {
+                "id": file.id,
+                "key": file.path,
+                "filename": file.filename,
+                "size": file.size,
+                "contentType": file.mime_type,
+                "tenantId": file.tenant_id,
+                "uploadedAt": crate::timestamp::rfc3339(file.uploaded_at_ms),
+                "metadata": file.metadata,
+            }
+        }),
+    )
+}
+
+fn new_id<R: Runtime>(rt: &R) -> Result<String, ApiError> {
+    let mut random = [0u8; ids::ID_RANDOM_BYTES];
+    rt.fill_random(&mut random)
+        .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+    Ok(ids::new_id(random))
+}
+
+fn validate_filename(raw: &str) -> Result<SafeFileName, ApiError> {
+    if raw.len() > MAX_RAW_FILENAME_BYTES {
+        return Err(ApiError::bad_request(
+            "invalid_filename",
+            format!("filename is longer than {MAX_RAW_FILENAME_BYTES} bytes"),
+        ));
+    }
+    SafeFileName::new(raw).map_err(|e| ApiError::bad_request("invalid_filename", e.to_string()))
+}
+
+/// Accepts `type/subtype` with optional parameters, in printable ASCII, as S3 stores it verbatim
+/// and browsers send it verbatim.
+fn validate_content_type(ct: &str) -> Result<&str, ApiError> {
+    let ct = ct.trim();
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    let valid = ct.len() <= 255
+        && ct.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && essence.split_once('/').is_some_and(|(t, s)| token(t) && token(s));
+    if valid {
+        Ok(ct)
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_content_type",
+            "contentType must look like `type/subtype`, e.g. `image/png`",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        for ok in [
+            "image/png",
+            "text/plain; charset=utf-8",
+            "application/vnd.api+json",
+            "x-foo/bar.baz",
+        ] {
+            assert_eq!(validate_content_type(ok).unwrap(), ok);
+        }
+        for bad in [
+            "",
+            "png",
+            "image/",
+            "/png",
+            "image/png\r\nx-amz-acl: public-read",
+            "imäge/png",
+            "a b/c",
+        ] {
+            assert_eq!(
+                validate_content_type(bad).unwrap_err().code(),
+                "invalid_content_type",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn filenames() {
+        assert_eq!(validate_filename("a/b/c.txt").unwrap().as_str(), "c.txt");
+        assert_eq!(validate_filename("..").unwrap_err().code(), "invalid_filename");
+        assert_eq!(
+            validate_filename(&"a".repeat(5000)).unwrap_err().code(),
+            "invalid_filename"
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Object keys: where in the bucket an upload lands.
+//!
+//! Every object a project writes lives under `{org}/{team}/{project}[/tenants/{tenant}]/`, and each
+//! upload adds its own id as a directory, so two uploads of `report.pdf` never overwrite each other:
+//! `acme/default/site/c1f0…/report.pdf`. Keys handed back by clients (downloads) are untrusted and are
+//! only accepted inside the caller's prefix.
+
+use std::fmt;
+
+/// S3's limit on a key, in UTF-8 bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Longest file-name segment kept in a key, in bytes; longer names are shortened (extension kept)
+/// and the original name stays in the upload record. S3 allows 1024-byte keys, but S3-compatible
+/// servers that store objects as files refuse long names (255 bytes per segment, and some encode
+/// the whole key into one file name), so keys stay short enough for those too.
+pub const MAX_FILENAME_BYTES: usize = 90;
+
+/// Why a key or file name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Nothing usable was left of the file name after sanitising.
+    #[error("the file name is empty once path separators and control characters are removed")]
+    EmptyFileName,
+    /// A stored slug cannot be used as one path segment.
+    #[error("a slug in the project's scope cannot be used in an object key")]
+    InvalidSlug,
+    /// A client-supplied key lies outside the caller's prefix.
+    #[error("the key is outside this project's storage prefix")]
+    OutsidePrefix,
+    /// A client-supplied key has empty, `.` or `..` segments or control characters.
+    #[error("the key has empty, '.' or '..' segments or control characters")]
+    Malformed,
+    /// The key would exceed S3's 1024-byte limit.
+    #[error("the key is longer than 1024 bytes")]
+    TooLong,
+}
+
+/// The storage prefix of a project (and tenant), without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix(String);
+
+impl Prefix {
+    /// Builds `{org}/{team}/{project}` or `{org}/{team}/{project}/tenants/{tenant}`.
+    ///
+    /// # Errors
+    /// [`KeyError::InvalidSlug`] when a slug is empty, `.`/`..`, or holds `/` or control characters.
+    pub fn new(org: &str, team: &str, project: &str, tenant: Option<&str>) -> Result<Self, KeyError> {
+        let mut segments = vec![org, team, project];
+        if let Some(tenant) = tenant {
+            segments.extend(["tenants", tenant]);
+        }
+        if !segments.iter().all(|s| is_plain_segment(s)) {
+            return Err(KeyError::InvalidSlug);
+        }
+        Ok(Self(segments.join("/")))
+    }
+
+    /// The prefix as a string, without a trailing slash.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key of upload `upload_id` named `filename` (already sanitised) under this prefix.
+    ///
+    /// # Errors
+    /// [`KeyError::TooLong`] when the whole key would exceed [`MAX_KEY_BYTES`].
+    pub fn object_key(&self, upload_id: &str, filename: &SafeFileName) -> Result<String, KeyError> {
+        let key = format!("{}/{}/{}", self.0, upload_id, filename.0);
+        if key.len() > MAX_KEY_BYTES {
+            return Err(KeyError::TooLong);
+        }
+        Ok(key)
+    }
+
+    /// Accepts a client-supplied key only if it lies strictly inside this prefix and is well formed.
+    ///
+    /// # Errors
+    /// [`KeyError::OutsidePrefix`], [`KeyError::Malformed`] or [`KeyError::TooLong`].
+    pub fn check_key<'k>(&self, key: &'k str) -> Result<&'k str, KeyError> {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(KeyError::TooLong);
+        }
+        if !key.split('/').all(is_plain_segment) {
+            return Err(KeyError::Malformed);
+        }
+        match key.strip_prefix(self.0.as_str()) {
+            Some(rest) if rest.len() > 1 && rest.starts_with('/') => Ok(key),
+            _ => Err(KeyError::OutsidePrefix),
+        }
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A file name that is safe as the last segment of a key: no separators, no control characters,
+/// not `.`/`..`, at most [`MAX_FILENAME_BYTES`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafeFileName(String);
+
+impl SafeFileName {
+    /// Sanitises a client's file name.
+    ///
+    /// Keeps the last path component (clients send `C:\fakepath\a.txt` or `dir/a.txt`), drops
+    /// control characters, trims white space, and shortens long names while keeping a short
+    /// extension, so `x….tar.gz` stays recognisable.
+    ///
+    /// # Errors
+    /// [`KeyError::EmptyFileName`] when nothing usable is left.
+    pub fn new(raw: &str) -> Result<Self, KeyError> {
+        let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+        let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+        let cleaned = cleaned.trim();
+        if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+            return Err(KeyError::EmptyFileName);
+        }
+        Ok(Self(shorten(cleaned, MAX_FILENAME_BYTES)))
+    }
+
+    /// The sanitised name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Cuts `name` to at most `max` bytes on a character boundary, keeping an extension of up to 16
+/// bytes.
+fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let ext = match name.rfind('.') {
+        Some(dot) if dot > 0 && name.len() - dot <= 16 => &name[dot..],
+        _ => "",
+    };
+    let mut stem_end = max - ext.len();
+    while !name.is_char_boundary(stem_end) {
+        stem_end -= 1;
+    }
+    format!("{}{}", name[..stem_end].trim_end(), ext)
+}
+
+fn is_plain_segment(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains('/') && !s.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn prefix() -> Prefix {
+        Prefix::new("acme", "default", "site", None).unwrap()
+    }
+
+    #[test]
+    fn prefixes_with_and_without_tenant() {
+        assert_eq!(prefix().as_str(), "acme/default/site");
+        let p = Prefix::new("acme", "default", "site", Some("t-1")).unwrap();
+        assert_eq!(p.as_str(), "acme/default/site/tenants/t-1");
+        assert_eq!(Prefix::new("acme", "..", "site", None), Err(KeyError::InvalidSlug));
+        assert_eq!(Prefix::new("acme", "a/b", "site", None), Err(KeyError::InvalidSlug));
+        assert_eq!(Prefix::new("", "t", "site", None), Err(KeyError::InvalidSlug));
+    }
+
+    #[test]
+    fn file_names_are_sanitised() {
+        let check = |raw: &str, want: Result<&str, KeyError>| {
+            assert_eq!(
+                SafeFileName::new(raw).as_ref().map(SafeFileName::as_str),
+                want.as_ref().map(|s| *s),
+                "{raw:?}"
+            );
+        };
+        check("report.pdf", Ok("report.pdf"));
+        check("../../etc/passwd", Ok("passwd"));
+        check("C:\\fakepath\\photo 1.jpg", Ok("photo 1.jpg"));
+        check("a\u{0}b\nc\u{7f}.txt", Ok("abc.txt"));
+        check("  spaced  ", Ok("spaced"));
+        check("my file+(1)%20~*:ü.txt", Ok("my file+(1)%20~*:ü.txt"));
+        check("..", Err(KeyError::EmptyFileName));
+        check("dir/", Err(KeyError::EmptyFileName));
+        check("\n\t", Err(KeyError::EmptyFileName));
+    }
+
+    #[test]
+    fn long_names_keep_their_extension() {
+        let long = format!("{}.tar.gz", "é".repeat(600));
+        assert_eq!(SafeFileName::new(&"a".repeat(90)).unwrap().as_str().len(), 90);
+        let safe = SafeFileName::new(&long).unwrap();
+        assert!(safe.as_str().len() <= MAX_FILENAME_BYTES);
+        assert!(safe.as_str().ends_with(".gz"));
+        assert!(safe.as_str().starts_with('é'));
+    }
+
+    #[test]
+    fn object_keys_are_unique_per_upload() {
+        let name = SafeFileName::new("a.txt").unwrap();
+        let a = prefix().object_key("c1", &name).unwrap();
+        let b = prefix().object_key("c2", &name).unwrap();
+        assert_eq!(a, "acme/default/site/c1/a.txt");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn client_keys_must_stay_inside_the_prefix() {
+        let p = prefix();
+        assert!(p.check_key("acme/default/site/c1/a.txt").is_ok());
+        assert_eq!(p.check_key("acme/default/site"), Err(KeyError::OutsidePrefix));
+        assert_eq!(p.check_key("acme/default/site/"), Err(KeyError::Malformed));
+        assert_eq!(p.check_key("acme/default/sitex/a"), Err(KeyError::OutsidePrefix));
+        assert_eq!(p.check_key("acme/default/other/a"), Err(KeyError::OutsidePrefix));
+        assert_eq!(p.check_key("acme/default/site/../other/a"), Err(KeyError::Malformed));
+        assert_eq!(p.check_key("acme/default/site//a"), Err(KeyError::Malformed));
+        assert_eq!(
+            p.check_key(&format!("acme/default/site/{}", "a".repeat(1100))),
+            Err(KeyError::TooLong)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn sanitised_names_are_always_one_safe_segment(raw in any::<String>()) {
+            if let Ok(name) = SafeFileName::new(&raw) {
+                prop_assert!(name.as_str().len() <= MAX_FILENAME_BYTES);
+                prop_assert!(is_plain_segment(name.as_str()));
+                prop_assert!(!name.as_str().contains('\\'));
+                let key = prefix().object_key("c1", &name).unwrap();
+                prop_assert!(prefix().check_key(&key).is_ok());
+            }
+        }
+    }
+}

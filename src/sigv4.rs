@@ -1,0 +1,1129 @@
+//! AWS Signature Version 4 query-string presigning for S3, without IO.
+//!
+//! Implements [Authenticating Requests: Using Query Parameters][spec]. Nothing here
+//! reads a clock, opens a socket or draws random numbers: the caller passes the
+//! [`SigningTime`] and gets back a [`Presigned`] request (method, URL, and the signed
+//! headers to send) for someone else to send.
+//!
+//! Deriving a [`SigningKey`] takes four HMACs and depends only on the secret, the UTC
+//! day and the region; signing one request then takes one SHA-256 and one HMAC. A
+//! long-lived process keeps a [`SigningKeyCache`] so each key is derived once a day.
+//!
+//! The rules are S3's: each path segment is percent-encoded exactly once and never
+//! normalised, the payload is `UNSIGNED-PAYLOAD`, and the query never carries
+//! `X-Amz-Content-Sha256` or a checksum.
+//!
+//! Typical use: build a [`Bucket`] and [`Credentials`] once, take the key from the cache
+//! with `keys.get(&credentials, at, bucket.region())`, then
+//! `PutObject::new(&bucket, &credentials, key).content_type(..).presign(signing_key, at, expiry)`.
+//!
+//! [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use http::Method;
+use sha2::{Digest, Sha256};
+use time::{Date, OffsetDateTime};
+use zeroize::Zeroizing;
+
+const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+const SERVICE: &str = "s3";
+const TERMINATOR: &str = "aws4_request";
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+const MAX_EXPIRY_SECS: u32 = 604_800;
+/// S3's limit; failing here beats handing out a URL that cannot work.
+const MAX_OBJECT_KEY_BYTES: usize = 1024;
+
+/// Errors from [`Bucket::new`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BucketError {
+    /// Not an absolute `scheme://host[:port]` URL, or it has user info, a path or a
+    /// query, or virtual-host style was asked of an IP address.
+    #[error("invalid endpoint: {0}")]
+    InvalidEndpoint(&'static str),
+    /// The scheme is neither `http` nor `https`.
+    #[error("unsupported endpoint scheme {0:?}")]
+    UnsupportedScheme(String),
+    /// Empty, `.`, `..`, contains `/`, or (virtual-host style) is not lowercase DNS.
+    #[error("invalid bucket name")]
+    InvalidName,
+    /// Empty, or contains `/`, whitespace or non-ASCII characters.
+    #[error("invalid region")]
+    InvalidRegion,
+}
+
+/// Errors from building signing inputs or presigning a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PresignError {
+    /// The timestamp is before 1970 or after year 9999.
+    #[error("signing time {0} is out of range")]
+    InvalidTime(i64),
+    /// The expiry is outside 1..=604800 seconds.
+    #[error("expiry of {0} seconds is outside 1..=604800")]
+    InvalidExpiry(u32),
+    /// The object key is empty, longer than 1024 bytes, or has a `.` or `..` segment.
+    #[error("invalid object key: {0}")]
+    InvalidObjectKey(&'static str),
+    /// A signed header has an invalid or reserved name, or a value with control or
+    /// non-ASCII characters.
+    #[error("invalid signed header {0:?}")]
+    InvalidHeader(String),
+    /// A query parameter has an empty name or one starting with `X-Amz-`.
+    #[error("invalid query parameter {0:?}")]
+    InvalidQueryParam(String),
+    /// The signing key was derived for another access key, day or region.
+    #[error("signing key does not match the credentials, day or region")]
+    KeyScopeMismatch,
+}
+
+/// S3 access credentials. `Debug` shows only the access key id.
+#[derive(Clone)]
+pub struct Credentials {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    session_token: Option<Zeroizing<String>>,
+}
+
+impl Credentials {
+    /// Long-term credentials: an access key id and its secret.
+    #[must_use]
+    pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            secret_access_key: Zeroizing::new(secret_access_key.into()),
+            session_token: None,
+        }
+    }
+
+    /// Adds the session token of temporary credentials, sent as `X-Amz-Security-Token`.
+    #[must_use]
+    pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
+        self.session_token = Some(Zeroizing::new(token.into()));
+        self
+    }
+
+    /// The access key id.
+    #[must_use]
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+
+    /// The session token, if these are temporary credentials.
+    #[must_use]
+    pub fn session_token(&self) -> Option<&str> {
+        self.session_token.as_deref().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The instant a request is signed at, in whole UTC seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SigningTime(OffsetDateTime);
+
+impl SigningTime {
+    /// The signing time for a Unix timestamp.
+    ///
+    /// # Errors
+    ///
+    /// [`PresignError::InvalidTime`] before 1970 or after year 9999, which the
+    /// four-digit year of `X-Amz-Date` cannot express.
+    pub fn from_unix(secs: i64) -> Result<Self, PresignError> {
+        match OffsetDateTime::from_unix_timestamp(secs) {
+            Ok(t) if secs >= 0 => Ok(Self(t)),
+            _ => Err(PresignError::InvalidTime(secs)),
+        }
+    }
+
+    /// The `X-Amz-Date` form, `yyyymmddThhmmssZ`.
+    #[must_use]
+    pub fn amz_date(self) -> String {
+        let t = self.0;
+        let (date, h, m, s) = (self.date_stamp(), t.hour(), t.minute(), t.second());
+        format!("{date}T{h:02}{m:02}{s:02}Z")
+    }
+
+    /// The credential-scope date, `yyyymmdd`.
+    #[must_use]
+    pub fn date_stamp(self) -> String {
+        let t = self.0;
+        format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day())
+    }
+}
+
+/// How long a presigned URL stays valid (`X-Amz-Expires`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Expiry(u32);
+
+impl Expiry {
+    /// An expiry of `secs` seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`PresignError::InvalidExpiry`] unless `secs` is in 1..=604800 (seven days),
+    /// the range S3 accepts.
+    pub fn from_secs(secs: u32) -> Result<Self, PresignError> {
+        if (1..=MAX_EXPIRY_SECS).contains(&secs) {
+            Ok(Self(secs))
+        } else {
+            Err(PresignError::InvalidExpiry(secs))
+        }
+    }
+
+    /// The expiry in seconds.
+    #[must_use]
+    pub const fn as_secs(self) -> u32 {
+        self.0
+    }
+}
+
+/// Where the bucket name goes in a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlStyle {
+    /// `scheme://host/bucket/key`: works with any endpoint, IP addresses included.
+    Path,
+    /// `scheme://bucket.host/key`: needs a lowercase DNS bucket name.
+    VirtualHost,
+}
+
+/// An S3 bucket at an endpoint: everything needed to build its URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    scheme: &'static str,
+    /// The `Host` header clients send: lowercase, with any non-default port.
+    host: String,
+    /// `/bucket` in path style, empty in virtual-host style.
+    path_prefix: String,
+    name: String,
+    region: String,
+}
+
+impl Bucket {
+    /// Bucket `name` in `region`, reached through `endpoint`
+    /// (`https://s3.us-east-1.amazonaws.com`, `http://127.0.0.1:9000`, ...).
+    ///
+    /// # Errors
+    ///
+    /// [`BucketError::InvalidEndpoint`], [`BucketError::UnsupportedScheme`],
+    /// [`BucketError::InvalidName`] or [`BucketError::InvalidRegion`], as documented
+    /// on each variant.
+    pub fn new(endpoint: &str, style: UrlStyle, name: &str, region: &str) -> Result<Self, BucketError> {
+        let invalid = BucketError::InvalidEndpoint;
+        let uri: http::Uri = endpoint.parse().map_err(|_| invalid("not a URL"))?;
+        let (scheme, default_port) = match uri.scheme_str() {
+            Some("https") => ("https", 443),
+            Some("http") => ("http", 80),
+            Some(other) => return Err(BucketError::UnsupportedScheme(other.to_owned())),
+            None => return Err(invalid("missing scheme")),
+        };
+        let authority = uri.authority().ok_or(invalid("missing host"))?;
+        if authority.as_str().contains('@') {
+            return Err(invalid("user info is not allowed"));
+        }
+        if authority.host().is_empty() {
+            return Err(invalid("missing host"));
+        }
+        // `http::Uri` accepts ports it cannot read as a u16 and then reports none.
+        if authority.port_u16().is_none() && authority.as_str() != authority.host() {
+            return Err(invalid("invalid port"));
+        }
+        if uri.query().is_some() || !matches!(uri.path(), "" | "/") {
+            return Err(invalid("path or query is not allowed"));
+        }
+        if region.is_empty() || !region.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+            return Err(BucketError::InvalidRegion);
+        }
+        if !valid_bucket_name(name, style) {
+            return Err(BucketError::InvalidName);
+        }
+        // `host` is signed, so sign what clients send: browsers lowercase the host
+        // and leave out a default port.
+        let bare_host = authority.host().to_ascii_lowercase();
+        let mut host = match authority.port_u16() {
+            Some(port) if port != default_port => format!("{bare_host}:{port}"),
+            _ => bare_host.clone(),
+        };
+        let mut path_prefix = String::new();
+        match style {
+            UrlStyle::Path => {
+                path_prefix.push('/');
+                encode_into(&mut path_prefix, name, false);
+            }
+            UrlStyle::VirtualHost => {
+                if bare_host.starts_with('[') || bare_host.parse::<Ipv4Addr>().is_ok() {
+                    return Err(invalid("virtual-host style needs a DNS name"));
+                }
+                host = format!("{name}.{host}");
+            }
+        }
+        let (name, region) = (name.to_owned(), region.to_owned());
+        Ok(Self {
+            scheme,
+            host,
+            path_prefix,
+            name,
+            region,
+        })
+    }
+
+    /// The bucket name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The region used in the credential scope.
+    #[must_use]
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The `Host` header value that requests to this bucket carry and sign.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The unsigned URL of the bucket itself, ending in `/`.
+    #[must_use]
+    pub fn bucket_url(&self) -> String {
+        self.url(&self.object_path(""))
+    }
+
+    /// The unsigned URL of an object, its key encoded the way `SigV4` canonicalises it
+    /// (each segment percent-encoded, `/` kept).
+    #[must_use]
+    pub fn object_url(&self, object_key: &str) -> String {
+        self.url(&self.object_path(object_key))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}://{}{path}", self.scheme, self.host)
+    }
+
+    fn object_path(&self, object_key: &str) -> String {
+        let mut path = format!("{}/", self.path_prefix);
+        encode_into(&mut path, object_key, true);
+        path
+    }
+}
+
+fn valid_bucket_name(name: &str, style: UrlStyle) -> bool {
+    let dns = || {
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.';
+        name.bytes().all(allowed) && !name.starts_with('.') && !name.ends_with('.')
+    };
+    !matches!(name, "" | "." | "..")
+        && !name.contains('/')
+        && (style == UrlStyle::Path || (dns() && !name.contains("..")))
+}
+
+/// A derived `SigV4` signing key, valid for one access key, UTC day and region.
+///
+/// Zeroized on drop. Presigning with a key whose scope does not match the request
+/// fails with [`PresignError::KeyScopeMismatch`] instead of yielding a dead URL.
+pub struct SigningKey {
+    key: Zeroizing<[u8; 32]>,
+    access_key_id: String,
+    date: Date,
+    region: String,
+}
+
+impl SigningKey {
+    /// `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, yyyymmdd), region), "s3"), "aws4_request")`.
+    #[must_use]
+    pub fn derive(credentials: &Credentials, at: SigningTime, region: &str) -> Self {
+        let secret = Zeroizing::new(format!("AWS4{}", *credentials.secret_access_key));
+        let k_date = hmac_sha256(secret.as_bytes(), at.date_stamp().as_bytes());
+        let k_region = hmac_sha256(&*k_date, region.as_bytes());
+        let k_service = hmac_sha256(&*k_region, SERVICE.as_bytes());
+        Self {
+            key: hmac_sha256(&*k_service, TERMINATOR.as_bytes()),
+            access_key_id: credentials.access_key_id.clone(),
+            date: at.0.date(),
+            region: region.to_owned(),
+        }
+    }
+
+    fn is_for(&self, access_key_id: &str, at: SigningTime, region: &str) -> bool {
+        self.date == at.0.date() && self.region == region && self.access_key_id == access_key_id
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("access_key_id", &self.access_key_id)
+            .field("date", &self.date)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Derived [`SigningKey`]s, each computed once per (access key id, secret, UTC day,
+/// region).
+///
+/// Meant to live as long as the process (one per isolate, say), lent mutably to
+/// one request at a time. It holds at most 16 keys: deriving a new one first drops
+/// keys of other days, then the oldest. The secret is remembered only as a
+/// SHA-256 digest, so rotating it under the same key id re-derives. Keys are
+/// zeroized when evicted and when the cache is dropped.
+#[derive(Default)]
+pub struct SigningKeyCache {
+    entries: Vec<(Zeroizing<[u8; 32]>, SigningKey)>,
+}
+
+impl SigningKeyCache {
+    const CAPACITY: usize = 16;
+
+    /// An empty cache.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { entries: Vec::new() }
+    }
+
+    /// The key for `credentials` at `at` in `region`, derived only on a miss.
+    pub fn get(&mut self, credentials: &Credentials, at: SigningTime, region: &str) -> &SigningKey {
+        let secret = credentials.secret_access_key.as_bytes();
+        let digest = Zeroizing::new(Sha256::digest(secret).into());
+        let akid = credentials.access_key_id();
+        let fresh = |(d, key): &(_, SigningKey)| *d == digest && key.is_for(akid, at, region);
+        let hit = self.entries.iter().position(fresh);
+        let index = hit.unwrap_or_else(|| {
+            self.entries.retain(|(_, key)| key.date == at.0.date());
+            if self.entries.len() >= Self::CAPACITY {
+                self.entries.remove(0);
+            }
+            let key = SigningKey::derive(credentials, at, region);
+            self.entries.push((digest, key));
+            self.entries.len() - 1
+        });
+        &self.entries[index].1
+    }
+}
+
+/// A presigned request: send `method` to `url` with exactly `headers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presigned {
+    /// The HTTP method the signature covers.
+    pub method: Method,
+    /// The full URL, ending in `X-Amz-Signature`.
+    pub url: String,
+    /// Signed headers other than `host`, sorted by name: the client must send each
+    /// with exactly this value or S3 rejects the signature.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Extra signed query parameters and headers of one action.
+#[derive(Debug, Clone, Default)]
+struct Extras {
+    query: Vec<(String, String)>,
+    /// By lowercase name, so setting a header again replaces it.
+    headers: BTreeMap<String, String>,
+}
+
+/// One request before signing.
+struct Request<'a> {
+    method: Method,
+    bucket: &'a Bucket,
+    credentials: &'a Credentials,
+    path: String,
+    extras: &'a Extras,
+}
+
+/// The canonical query (also the emitted one, minus the signature), all signed
+/// headers by name (`host` included), and the string to sign.
+type Canonical = (String, BTreeMap<String, String>, String);
+
+impl Request<'_> {
+    fn canonicalise(&self, at: SigningTime, expires: Expiry) -> Result<Canonical, PresignError> {
+        let region = self.bucket.region();
+        let headers = signed_headers(&self.extras.headers, self.bucket.host())?;
+        let signed_names = headers.keys().cloned().collect::<Vec<_>>().join(";");
+        let scope = format!("{}/{region}/{SERVICE}/{TERMINATOR}", at.date_stamp());
+        let credential = format!("{}/{scope}", self.credentials.access_key_id());
+        let (amz_date, expires) = (at.amz_date(), expires.as_secs().to_string());
+
+        let mut params = Vec::with_capacity(self.extras.query.len() + 6);
+        for (name, value) in &self.extras.query {
+            let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"));
+            if name.is_empty() || amz {
+                return Err(PresignError::InvalidQueryParam(name.clone()));
+            }
+            params.push((name.as_str(), value.as_str()));
+        }
+        params.extend([
+            ("X-Amz-Algorithm", ALGORITHM),
+            ("X-Amz-Credential", &credential),
+            ("X-Amz-Date", &amz_date),
+            ("X-Amz-Expires", &expires),
+            ("X-Amz-SignedHeaders", &signed_names),
+        ]);
+        if let Some(token) = self.credentials.session_token() {
+            params.push(("X-Amz-Security-Token", token));
+        }
+        let query = canonical_query(params);
+
+        let header_block = headers
+            .iter()
+            .fold(String::new(), |out, (k, v)| out + k + ":" + v + "\n");
+        let method = self.method.as_str();
+        let creq = canonical_request(method, &self.path, &query, &header_block, &signed_names);
+        Ok((query, headers, string_to_sign(&amz_date, &scope, &creq)))
+    }
+
+    fn presign(&self, key: &SigningKey, at: SigningTime, expires: Expiry) -> Result<Presigned, PresignError> {
+        if !key.is_for(self.credentials.access_key_id(), at, self.bucket.region()) {
+            return Err(PresignError::KeyScopeMismatch);
+        }
+        let (query, mut headers, string_to_sign) = self.canonicalise(at, expires)?;
+        let signature = hex::encode(*hmac_sha256(&*key.key, string_to_sign.as_bytes()));
+        // The canonical query is emitted as is, so URL and signature cannot disagree.
+        let url = self.bucket.url(&self.path) + "?" + &query + "&X-Amz-Signature=" + &signature;
+        headers.remove("host");
+        let headers = headers.into_iter().collect();
+        Ok(Presigned {
+            method: self.method.clone(),
+            url,
+            headers,
+        })
+    }
+}
+
+/// Validates and canonicalises the extra headers, then adds `host`.
+fn signed_headers(extra: &BTreeMap<String, String>, host: &str) -> Result<BTreeMap<String, String>, PresignError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in extra {
+        let invalid = || PresignError::InvalidHeader(name.clone());
+        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        if name.is_empty() || !name.bytes().all(token) || is_reserved_header(name) {
+            return Err(invalid());
+        }
+        let value = canonical_header_value(value).ok_or_else(invalid)?;
+        out.insert(name.clone(), value);
+    }
+    out.insert("host".to_owned(), host.to_owned());
+    Ok(out)
+}
+
+/// Headers the signer owns, or that have no place in a presigned URL.
+fn is_reserved_header(name: &str) -> bool {
+    const RESERVED: &str = "authorization host x-amz-content-sha256 x-amz-date x-amz-security-token";
+    RESERVED.split(' ').any(|reserved| reserved == name)
+}
+
+/// Trims and collapses runs of spaces. Control and non-ASCII characters are refused:
+/// clients cannot send them reliably, so the signature would not match.
+fn canonical_header_value(value: &str) -> Option<String> {
+    let printable = value.bytes().all(|b| (b' '..=b'~').contains(&b));
+    let words: Vec<&str> = value.split(' ').filter(|s| !s.is_empty()).collect();
+    printable.then(|| words.join(" "))
+}
+
+fn validate_object_key(object_key: &str) -> Result<(), PresignError> {
+    let invalid = PresignError::InvalidObjectKey;
+    if object_key.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if object_key.len() > MAX_OBJECT_KEY_BYTES {
+        return Err(invalid("longer than 1024 bytes"));
+    }
+    // URL parsers resolve `.` and `..` segments before sending, which would change
+    // the path that was signed, or reach another key.
+    if object_key.split('/').any(|s| s == "." || s == "..") {
+        return Err(invalid("has a . or .. segment"));
+    }
+    Ok(())
+}
+
+/// RFC 3986 percent-encoding: unreserved bytes stay, every other UTF-8 byte becomes
+/// `%XX` (uppercase hex), and `/` stays only when `keep_slash`.
+fn encode_into(out: &mut String, input: &str, keep_slash: bool) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in input.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+}
+
+/// Encodes names and values, sorts by encoded name then value, and joins them as
+/// `name=value&...` (a valueless parameter becomes `name=`).
+fn canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs: Vec<(String, String)> = params
+        .into_iter()
+        .map(|(name, value)| {
+            let (mut n, mut v) = (String::new(), String::new());
+            encode_into(&mut n, name, false);
+            encode_into(&mut v, value, false);
+            (n, v)
+        })
+        .collect();
+    pairs.sort_unstable();
+    let pairs: Vec<String> = pairs.into_iter().map(|(n, v)| format!("{n}={v}")).collect();
+    pairs.join("&")
+}
+
+/// `headers` is the canonical header block: one `name:value\n` per header.
+fn canonical_request(method: &str, path: &str, query: &str, headers: &str, signed: &str) -> String {
+    format!("{method}\n{path}\n{query}\n{headers}\n{signed}\n{UNSIGNED_PAYLOAD}")
+}
+
+fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
+    let hash = hex::encode(Sha256::digest(canonical_request.as_bytes()));
+    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{hash}")
+}
+
+/// HMAC-SHA256 (RFC 2104). The block-sized key is built here (long keys hashed,
+/// short ones zero-padded) so that constructing the MAC cannot fail.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut block = Zeroizing::new([0u8; 64]);
+    let hashed: Zeroizing<[u8; 32]>;
+    let key = if key.len() > block.len() {
+        hashed = Zeroizing::new(Sha256::digest(key).into());
+        &hashed[..]
+    } else {
+        key
+    };
+    block.iter_mut().zip(key).for_each(|(dst, src)| *dst = *src);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
+    mac.update(message);
+    Zeroizing::new(mac.finalize().into_bytes().into())
+}
+
+/// Defines a presigned action on one object: `new`, `query` and `presign`.
+macro_rules! object_action {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name<'a> {
+            bucket: &'a Bucket,
+            credentials: &'a Credentials,
+            object_key: &'a str,
+            extras: Extras,
+        }
+
+        impl<'a> $name<'a> {
+            /// The action on `object_key` in `bucket`, signed for `credentials`.
+            #[must_use]
+            pub fn new(
+                bucket: &'a Bucket,
+                credentials: &'a Credentials,
+                object_key: &'a str,
+            ) -> Self {
+                Self {
+                    bucket,
+                    credentials,
+                    object_key,
+                    extras: Extras::default(),
+                }
+            }
+
+            /// Adds a signed query parameter (e.g. `response-content-disposition`);
+            /// an empty value gives a valueless `name=`.
+            #[must_use]
+            pub fn query(mut self, name: &str, value: &str) -> Self {
+                self.extras.query.push((name.to_owned(), value.to_owned()));
+                self
+            }
+
+            /// Signs the request.
+            ///
+            /// # Errors
+            ///
+            /// [`PresignError::InvalidObjectKey`], [`PresignError::InvalidQueryParam`],
+            /// [`PresignError::InvalidHeader`] or [`PresignError::KeyScopeMismatch`].
+            pub fn presign(
+                &self,
+                key: &SigningKey,
+                at: SigningTime,
+                expires: Expiry,
+            ) -> Result<Presigned, PresignError> {
+                validate_object_key(self.object_key)?;
+                let request = Request {
+                    method: Method::$method,
+                    bucket: self.bucket,
+                    credentials: self.credentials,
+                    path: self.bucket.object_path(self.object_key),
+                    extras: &self.extras,
+                };
+                request.presign(key, at, expires)
+            }
+        }
+    };
+}
+
+object_action!(
+    /// Presigned `GetObject`: download an object.
+    GetObject, GET
+);
+object_action!(
+    /// Presigned `HeadObject`: read an object's metadata.
+    HeadObject, HEAD
+);
+object_action!(
+    /// Presigned `PutObject`: upload a whole object (with `partNumber` and `uploadId`
+    /// query parameters, one part of a multipart upload).
+    PutObject, PUT
+);
+
+impl PutObject<'_> {
+    /// Signs `content-type`: the upload must send exactly this value.
+    #[must_use]
+    pub fn content_type(self, content_type: &str) -> Self {
+        self.header("content-type", content_type)
+    }
+
+    /// Signs `content-length`: the upload must be exactly this many bytes.
+    #[must_use]
+    pub fn content_length(self, length: u64) -> Self {
+        self.header("content-length", &length.to_string())
+    }
+
+    /// Signs any other header (`content-md5`, `x-amz-meta-*`, ...) that the upload
+    /// must then send with this value. Setting a name again replaces its value.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.extras.headers.insert(name.to_ascii_lowercase(), value.to_owned());
+        self
+    }
+}
+
+/// Presigned `CreateBucket`: `PUT` on the bucket URL.
+#[derive(Debug, Clone)]
+pub struct CreateBucket<'a> {
+    bucket: &'a Bucket,
+    credentials: &'a Credentials,
+}
+
+impl<'a> CreateBucket<'a> {
+    /// Creation of `bucket`, signed for `credentials`.
+    #[must_use]
+    pub const fn new(bucket: &'a Bucket, credentials: &'a Credentials) -> Self {
+        Self { bucket, credentials }
+    }
+
+    /// Signs the request.
+    ///
+    /// # Errors
+    ///
+    /// [`PresignError::KeyScopeMismatch`].
+    pub fn presign(&self, key: &SigningKey, at: SigningTime, expires: Expiry) -> Result<Presigned, PresignError> {
+        let request = Request {
+            method: Method::PUT,
+            bucket: self.bucket,
+            credentials: self.credentials,
+            path: self.bucket.object_path(""),
+            extras: &Extras::default(),
+        };
+        request.presign(key, at, expires)
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use UrlStyle::{Path, VirtualHost};
+
+    const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    /// 2013-05-24T00:00:00Z, the time of the AWS documentation example.
+    const AWS_TIME: i64 = 1_369_353_600;
+    const AWS_QUERY: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256\
+        &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
+        &X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host";
+    const AWS_DATE: &str = "20130524T000000Z";
+    const AWS_HOST: &str = "examplebucket.s3.amazonaws.com";
+
+    type Signed = Result<Presigned, PresignError>;
+
+    fn at(offset: i64) -> SigningTime {
+        SigningTime::from_unix(AWS_TIME + offset).unwrap()
+    }
+
+    fn day() -> Expiry {
+        Expiry::from_secs(86_400).unwrap()
+    }
+
+    fn creds() -> Credentials {
+        Credentials::new(AKID, SECRET)
+    }
+
+    fn bucket(style: UrlStyle) -> Bucket {
+        let (endpoint, name) = match style {
+            Path => ("http://127.0.0.1:9000", "uploads"),
+            VirtualHost => ("https://s3.amazonaws.com", "examplebucket"),
+        };
+        Bucket::new(endpoint, style, name, "us-east-1").unwrap()
+    }
+
+    /// Presigns the PUT of `object` that `build` shapes, in `style`'s bucket.
+    fn put(style: UrlStyle, object: &str, build: impl FnOnce(PutObject) -> PutObject) -> Presigned {
+        try_put(style, object, build).unwrap()
+    }
+
+    fn try_put(style: UrlStyle, object: &str, build: impl FnOnce(PutObject) -> PutObject) -> Signed {
+        let (bucket, creds) = (bucket(style), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        build(PutObject::new(&bucket, &creds, object)).presign(&key, at(0), day())
+    }
+
+    fn get(object: &str, creds: &Credentials, query: &[(&str, &str)]) -> Presigned {
+        let (bucket, key) = (bucket(VirtualHost), SigningKey::derive(creds, at(0), "us-east-1"));
+        let mut action = GetObject::new(&bucket, creds, object);
+        for (name, value) in query {
+            action = action.query(name, value);
+        }
+        action.presign(&key, at(0), day()).unwrap()
+    }
+
+    fn signature(presigned: &Presigned) -> &str {
+        presigned.url.rsplit_once("&X-Amz-Signature=").unwrap().1
+    }
+
+    fn encoded(input: &str, keep_slash: bool) -> String {
+        let mut out = String::new();
+        encode_into(&mut out, input, keep_slash);
+        out
+    }
+
+    fn decoded(input: &str) -> String {
+        let (bytes, mut out, mut i) = (input.as_bytes(), Vec::new(), 0);
+        while i < bytes.len() {
+            let hex = (bytes[i] == b'%').then(|| &input[i + 1..i + 3]);
+            out.push(hex.map_or(bytes[i], |h| u8::from_str_radix(h, 16).unwrap()));
+            i += if hex.is_some() { 3 } else { 1 };
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn aws_get_example_step_by_step() {
+        let (bucket, creds, extras) = (bucket(VirtualHost), creds(), Extras::default());
+        let path = bucket.object_path("test.txt");
+        let (bucket, credentials, extras) = (&bucket, &creds, &extras);
+        let request = Request {
+            method: Method::GET,
+            bucket,
+            credentials,
+            path,
+            extras,
+        };
+        let (query, headers, sts) = request.canonicalise(at(0), day()).unwrap();
+        assert_eq!(query, AWS_QUERY);
+        assert_eq!(headers, BTreeMap::from([("host".into(), AWS_HOST.into())]));
+
+        let host_line = format!("host:{AWS_HOST}\n");
+        let creq = canonical_request("GET", "/test.txt", AWS_QUERY, &host_line, "host");
+        let expected = format!("GET\n/test.txt\n{AWS_QUERY}\n{host_line}\nhost\nUNSIGNED-PAYLOAD");
+        assert_eq!(creq, expected);
+        let hash = "3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04";
+        assert_eq!(hex::encode(Sha256::digest(creq.as_bytes())), hash);
+        let scope = "20130524/us-east-1/s3/aws4_request";
+        let expected = format!("AWS4-HMAC-SHA256\n20130524T000000Z\n{scope}\n{hash}");
+        assert_eq!(sts, expected);
+    }
+
+    #[test]
+    fn aws_presign_vectors() {
+        let got = get("test.txt", &creds(), &[]);
+        let sig = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+        let url = format!("https://{AWS_HOST}/test.txt?{AWS_QUERY}&X-Amz-Signature={sig}");
+        assert_eq!((got.method, got.url), (Method::GET, url));
+        assert!(got.headers.is_empty());
+
+        let got = put(VirtualHost, "test.txt", |p| p);
+        let sig = "f4db56459304dafaa603a99a23c6bea8821890259a65c18ff503a4a72a80efd9";
+        assert_eq!(signature(&got), sig);
+
+        let token = creds().with_session_token("oej5cie4uctureturdtuc5dctd");
+        let got = get("test.txt", &token, &[]);
+        let sig = "bf77b83a7135594046c90a7e7e10cf1a4c8f8ecc1d541d0f42bea6b7670870c7";
+        assert_eq!(signature(&got), sig);
+        let expected = "&X-Amz-Security-Token=oej5cie4uctureturdtuc5dctd&X-Amz-SignedHeaders=host&";
+        assert!(got.url.contains(expected));
+
+        let got = get("test.txt", &creds(), &[("response-content-type", "text/plain")]);
+        let sig = "9cee3ba363b3a52fed152d18bb250d52a459d0905600d9b032825a3794ffd2cb";
+        assert_eq!(signature(&got), sig);
+        let expected = "&response-content-type=text%2Fplain&X-Amz-Signature=";
+        assert!(got.url.contains(expected));
+    }
+
+    /// Signatures computed independently with botocore 1.43 (path style, 900 s).
+    #[test]
+    fn awkward_keys_headers_and_tokens_match_botocore() {
+        let object = "dir/a b+c%d~*:é😀/x";
+        let path = "/uploads/dir/a%20b%2Bc%25d~%2A%3A%C3%A9%F0%9F%98%80/x?";
+        let (bucket, plain) = (bucket(Path), creds());
+        let token = creds().with_session_token("tok/en+==");
+        let expires = Expiry::from_secs(900).unwrap();
+
+        let key = SigningKey::derive(&token, at(0), "us-east-1");
+        let put = PutObject::new(&bucket, &token, object).content_type("image/png");
+        let put = put.content_length(1234).presign(&key, at(0), expires);
+        let put = put.unwrap();
+        assert!(put.url.contains(path));
+        assert!(put.url.contains("&X-Amz-Security-Token=tok%2Fen%2B%3D%3D&"));
+        let sig = "c169cf7ffd0b83cf91b2a2ea14ac65fc6082fa134d16db845d0f150df248d846";
+        assert_eq!(signature(&put), sig);
+
+        let key = SigningKey::derive(&plain, at(0), "us-east-1");
+        let disposition = "attachment; filename=\"a b.txt\"";
+        let get = GetObject::new(&bucket, &plain, object);
+        let get = get.query("response-content-disposition", disposition);
+        let get = get.presign(&key, at(0), expires).unwrap();
+        let sig = "ba3c5673ce78f3cd851ad5a5f1eef58767255b569983baccaaa3ed177a2809fb";
+        assert_eq!(signature(&get), sig);
+    }
+
+    #[test]
+    fn encoding_follows_rfc_3986() {
+        let reserved = "%2A%3A%40%21%24%26%27%28%29%3D%2C%3B%3F%23";
+        let cases = [
+            ("AZaz09-_.~", "AZaz09-_.~"),
+            ("a b+c%d", "a%20b%2Bc%25d"),
+            ("*:@!$&'()=,;?#", reserved),
+            ("é✓😀", "%C3%A9%E2%9C%93%F0%9F%98%80"),
+            ("\u{0}\n\\", "%00%0A%5C"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(encoded(input, true), expected);
+            assert_eq!(encoded(input, false), expected);
+        }
+        assert_eq!(encoded("/a b/c/", true), "/a%20b/c/");
+        assert_eq!(encoded("/a b/c/", false), "%2Fa%20b%2Fc%2F");
+    }
+
+    #[test]
+    fn query_is_sorted_by_encoded_name_then_value() {
+        let params = [("b", "2"), ("a", "z"), ("up", ""), ("a", "y")];
+        let params = params.into_iter().chain([("k", "/ +"), ("B", "")]);
+        assert_eq!(canonical_query(params), "B=&a=y&a=z&b=2&k=%2F%20%2B&up=");
+    }
+
+    #[test]
+    fn put_signs_the_headers_the_client_must_send() {
+        let got = put(Path, "a.png", |p| {
+            let p = p.content_type("text/plain").content_type("  image/png  ; q=1 ");
+            p.content_length(1234).header("X-Amz-Meta-Owner", "user  1")
+        });
+        let signed = "content-length%3Bcontent-type%3Bhost%3Bx-amz-meta-owner";
+        assert!(got.url.contains(&format!("&X-Amz-SignedHeaders={signed}&")));
+        let owned = |(n, v): (&str, &str)| (n.to_owned(), v.to_owned());
+        let expected = [("content-length", "1234"), ("content-type", "image/png ; q=1")];
+        let expected = expected.into_iter().chain([("x-amz-meta-owner", "user 1")]);
+        assert_eq!(got.headers, expected.map(owned).collect::<Vec<_>>());
+        assert_eq!(got.method, Method::PUT);
+    }
+
+    #[test]
+    fn unusable_headers_params_and_keys_are_refused() {
+        for name in ["Host", "Authorization", "x-amz-content-sha256", "bad name", ""] {
+            let want = PresignError::InvalidHeader(name.to_ascii_lowercase());
+            assert_eq!(try_put(Path, "k", |p| p.header(name, "x")), Err(want));
+        }
+        let want = PresignError::InvalidHeader("content-type".into());
+        for bad in ["a\tb", "a\r\nb", "caf\u{e9}", "\u{7f}"] {
+            assert_eq!(
+                try_put(Path, "k", |p| p.content_type(bad)),
+                Err(want.clone()),
+                "{bad:?}"
+            );
+        }
+        for name in ["X-Amz-Signature", "x-amz-checksum-crc32", "X-AMZ-DATE", ""] {
+            let want = PresignError::InvalidQueryParam(name.into());
+            assert_eq!(try_put(Path, "k", |p| p.query(name, "x")), Err(want));
+        }
+        let long = "k".repeat(1025);
+        for object in ["", ".", "..", "a/./b", "a/../b", "../x", "x/..", &long] {
+            let got = try_put(Path, object, |p| p);
+            assert!(matches!(got, Err(PresignError::InvalidObjectKey(_))), "{object}");
+        }
+        for object in [&long[1..], "a/.b/..c/...", "/lead//double/", "é"] {
+            assert!(try_put(Path, object, |p| p).is_ok(), "{object:?}");
+        }
+    }
+
+    #[test]
+    fn key_must_match_credentials_day_and_region() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let other = Credentials::new("AKIDOTHER", SECRET);
+        let next_day = SigningKey::derive(&creds, at(86_400), "us-east-1");
+        let other_region = SigningKey::derive(&creds, at(0), "eu-west-1");
+        let other_akid = SigningKey::derive(&other, at(0), "us-east-1");
+        let get = GetObject::new(&bucket, &creds, "k");
+        for key in [next_day, other_region, other_akid] {
+            let got = get.presign(&key, at(0), day());
+            assert_eq!(got, Err(PresignError::KeyScopeMismatch));
+        }
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        assert!(get.presign(&key, at(86_399), day()).is_ok());
+    }
+
+    #[test]
+    fn expiry_and_time_bounds() {
+        assert_eq!(Expiry::from_secs(0), Err(PresignError::InvalidExpiry(0)));
+        assert_eq!(Expiry::from_secs(1).map(Expiry::as_secs), Ok(1));
+        assert_eq!(Expiry::from_secs(604_800).map(Expiry::as_secs), Ok(604_800));
+        let too_long = PresignError::InvalidExpiry(604_801);
+        assert_eq!(Expiry::from_secs(604_801), Err(too_long));
+
+        assert_eq!(
+            (at(0).amz_date(), at(0).date_stamp().as_str()),
+            (AWS_DATE.into(), "20130524")
+        );
+        assert_eq!(at(86_399).amz_date(), "20130524T235959Z");
+        let (first, last) = (0, 253_402_300_799);
+        assert_eq!(
+            SigningTime::from_unix(first).map(SigningTime::amz_date),
+            Ok("19700101T000000Z".into())
+        );
+        assert_eq!(
+            SigningTime::from_unix(last).map(SigningTime::amz_date),
+            Ok("99991231T235959Z".into())
+        );
+        for bad in [-1, last + 1, i64::MIN, i64::MAX] {
+            let want = PresignError::InvalidTime(bad);
+            assert_eq!(SigningTime::from_unix(bad), Err(want));
+        }
+    }
+
+    #[test]
+    fn bucket_urls_by_style_and_port() {
+        let cases = [
+            ("http://127.0.0.1:9000", Path, "http://127.0.0.1:9000/b-1/"),
+            ("https://S3.Ex.com:443/", Path, "https://s3.ex.com/b-1/"),
+            ("http://localhost:80", Path, "http://localhost/b-1/"),
+            ("http://[::1]:9000", Path, "http://[::1]:9000/b-1/"),
+            ("https://a.r2.dev", VirtualHost, "https://b-1.a.r2.dev/"),
+            ("http://m.test:9000", VirtualHost, "http://b-1.m.test:9000/"),
+        ];
+        for (endpoint, style, url) in cases {
+            let bucket = Bucket::new(endpoint, style, "b-1", "auto").unwrap();
+            assert_eq!(bucket.bucket_url(), url);
+            assert_eq!(url.split('/').nth(2), Some(bucket.host()));
+            assert_eq!(bucket.object_url("a b/c+d"), format!("{url}a%20b/c%2Bd"));
+            assert_eq!((bucket.name(), bucket.region()), ("b-1", "auto"));
+        }
+    }
+
+    #[test]
+    fn bad_buckets_are_refused() {
+        let endpoint = |why| Err(BucketError::InvalidEndpoint(why));
+        let new = |endpoint: &str, style, name: &str| Bucket::new(endpoint, style, name, "r");
+        let scheme = Err(BucketError::UnsupportedScheme("ftp".into()));
+        assert_eq!(new("ftp://host", Path, "b"), scheme);
+        assert_eq!(new("host:9000", Path, "b"), endpoint("missing scheme"));
+        assert_eq!(new("not a url", Path, "b"), endpoint("not a URL"));
+        let userinfo = endpoint("user info is not allowed");
+        assert_eq!(new("http://u:p@host", Path, "b"), userinfo);
+        let path = endpoint("path or query is not allowed");
+        assert_eq!(new("http://host/base", Path, "b"), path);
+        assert_eq!(new("http://:80", Path, "b"), endpoint("missing host"));
+        for bad_port in ["http://host:99999", "http://host:x", "http://host:"] {
+            assert_eq!(new(bad_port, Path, "b"), endpoint("invalid port"), "{bad_port}");
+        }
+        assert_eq!(new("http://host/?x=1", Path, "b"), path);
+        let dns = endpoint("virtual-host style needs a DNS name");
+        assert_eq!(new("http://127.0.0.1", VirtualHost, "b"), dns);
+        assert_eq!(new("http://[::1]", VirtualHost, "b"), dns);
+
+        let names = [(Path, ""), (Path, "a/b"), (Path, ".."), (VirtualHost, "Up")];
+        for (style, name) in names.into_iter().chain([(VirtualHost, "a..b")]) {
+            let got = new("http://host", style, name);
+            assert_eq!(got, Err(BucketError::InvalidName), "{name}");
+        }
+        for region in ["", "us/east", "us east", "é"] {
+            let got = Bucket::new("http://host", Path, "b", region);
+            assert_eq!(got, Err(BucketError::InvalidRegion), "{region}");
+        }
+        assert!(new("http://host", Path, "Legacy_Bucket").is_ok());
+    }
+
+    #[test]
+    fn create_and_head_sign_their_method_and_path() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let create = CreateBucket::new(&bucket, &creds).presign(&key, at(0), day());
+        let head = HeadObject::new(&bucket, &creds, "k").presign(&key, at(0), day());
+        let (create, head) = (create.unwrap(), head.unwrap());
+        assert_eq!((&create.method, &head.method), (&Method::PUT, &Method::HEAD));
+        let path = |p: &Presigned| p.url.split_once('?').unwrap().0.to_owned();
+        assert_eq!(path(&create), "http://127.0.0.1:9000/uploads/");
+        assert_eq!(path(&head), "http://127.0.0.1:9000/uploads/k");
+    }
+
+    #[test]
+    fn cache_derives_once_per_scope() {
+        let mut cache = SigningKeyCache::new();
+        let first = *cache.get(&creds(), at(0), "us-east-1").key;
+        assert_eq!(first, *SigningKey::derive(&creds(), at(0), "us-east-1").key);
+        assert_eq!(*cache.get(&creds(), at(3_600), "us-east-1").key, first);
+        assert_eq!(cache.entries.len(), 1);
+
+        cache.get(&creds(), at(0), "auto");
+        let rotated = Credentials::new(AKID, "new secret");
+        assert_ne!(*cache.get(&rotated, at(0), "us-east-1").key, first);
+        assert_eq!(cache.entries.len(), 3);
+
+        cache.get(&creds(), at(86_400), "us-east-1");
+        assert_eq!(cache.entries.len(), 1, "keys of other days are dropped");
+        for i in 0..20 {
+            cache.get(&creds(), at(86_400), &format!("region-{i}"));
+        }
+        assert_eq!(cache.entries.len(), SigningKeyCache::CAPACITY);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let creds = creds().with_session_token("tok3n");
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        for shown in [format!("{creds:?}"), format!("{key:?}")] {
+            assert!(shown.contains(AKID), "{shown}");
+            assert!(!shown.contains("wJalr"), "{shown}");
+            assert!(!shown.contains("tok3n"), "{shown}");
+        }
+        assert_eq!(creds.session_token(), Some("tok3n"));
+    }
+
+    #[test]
+    fn hmac_matches_the_reference_for_any_key_length() {
+        for len in [0, 1, 32, 63, 64, 65, 200] {
+            let key = vec![0x5a; len];
+            let mut reference = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+            reference.update(b"message");
+            let expected: [u8; 32] = reference.finalize().into_bytes().into();
+            assert_eq!(*hmac_sha256(&key, b"message"), expected, "{len}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_object_key_round_trips_through_the_url(object in prop_oneof![any::<String>(), "[a./ %+]{0,8}"]) {
+            match try_put(Path, &object, |p| p) {
+                Ok(got) => {
+                    let uri: http::Uri = got.url.parse().unwrap();
+                    prop_assert_eq!(decoded(uri.path()), format!("/uploads/{object}"));
+                    prop_assert!(got.url.starts_with(&bucket(Path).object_url(&object)));
+                    prop_assert_eq!(uri.query().unwrap().matches("X-Amz-Signature=").count(), 1);
+                }
+                Err(err) => prop_assert_eq!(validate_object_key(&object), Err(err)),
+            }
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! Store: every SQL statement the request path runs, as functions over a `tokio_postgres::Client`.
+//!
+//! The same `Client` type serves the Worker (over a Hyperdrive socket) and native code, so these
+//! functions run unchanged in both. Hot-path statements use `query_typed`, which sends parameter
+//! types with the statement and so costs one round trip instead of prepare + execute.
+//!
+//! Timestamps are Prisma's `TIMESTAMP(3)` (UTC, no zone); they cross this boundary as Unix
+//! milliseconds, and every write passes the caller's clock so that the core stays testable.
+
+pub mod migrate;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod provision;
+
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Row};
+
+use crate::permission::PermissionSet;
+use crate::scope::{BucketRow, ScopeRow, TeamRow, TenantRow};
+
+/// Why a statement failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or dropped the connection: retry later.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] tokio_postgres::Error),
+    /// No connection could be opened (the message names no credentials).
+    #[error("could not connect to the database: {0}")]
+    Connect(String),
+    /// The database answered with an error.
+    #[error("a database statement failed")]
+    Query(#[source] tokio_postgres::Error),
+    /// A row did not have the shape this code expects (a schema mismatch).
+    #[error("a row from the database had an unexpected shape")]
+    Shape(#[source] tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutdown,
+        // cannot connect now) mean "try again later"; so does any error without a server answer.
+        let transient = match e.code() {
+            Some(code) => code.code().starts_with("08") || code.code().starts_with("57"),
+            None => e.as_db_error().is_none(),
+        };
+        if transient {
+            Self::Unavailable(e)
+        } else {
+            Self::Query(e)
+        }
+    }
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, StoreError> {
+    row.try_get(idx).map_err(StoreError::Shape)
+}
+
+/// `$n` (Unix milliseconds) as a Prisma timestamp.
+macro_rules! ts {
+    ($n:literal) => {
+        concat!("(to_timestamp($", $n, "::float8 / 1000) AT TIME ZONE 'UTC')")
+    };
+}
+
+/// The columns [`scope_row`] reads, in order; shared by every scope query.
+macro_rules! scope_columns {
+    () => {
+        r#"k.id, k.permissions, (EXTRACT(EPOCH FROM k."expiresAt") * 1000)::int8,
+           p.id, p.slug, p."multiTenant",
+           t.id, t.slug, o.slug,
+           b.id, b.provider, b."bucketName", b.region, b.endpoint,
+           b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId",
+           a."accessLevel", tn.id, tn.slug"#
+    };
+}
+
+/// Joins from the key's project to its team and organisation, and from `b` to the team's share.
+macro_rules! scope_joins {
+    () => {
+        r#"LEFT JOIN "Team" t ON t.id = p."teamId"
+           LEFT JOIN "Organization" o ON o.id = t."organizationId"
+           LEFT JOIN "BucketTeamAccess" a ON a."bucketId" = b.id AND a."teamId" = p."teamId""#
+    };
+}
+
+const SCOPE_COLUMNS: usize = 20;
+
+fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
+    let permissions: serde_json::Value = get(row, 1)?;
+    let team = match (
+        get::<Option<String>>(row, 6)?,
+        get::<Option<String>>(row, 7)?,
+        get::<Option<String>>(row, 8)?,
+    ) {
+        (Some(id), Some(slug), Some(org_slug)) => Some(TeamRow { id, slug, org_slug }),
+        _ => None,
+    };
+    let tenant = match (get::<Option<String>>(row, 18)?, get::<Option<String>>(row, 19)?) {
+        (Some(id), Some(slug)) => Some(TenantRow { id, slug }),
+        _ => None,
+    };
+    Ok(ScopeRow {
+        key_id: get(row, 0)?,
+        permissions: PermissionSet::from_json(&permissions),
+        key_expires_at_ms: get(row, 2)?,
+        project_id: get(row, 3)?,
+        project_slug: get(row, 4)?,
+        multi_tenant: get(row, 5)?,
+        team,
+        bucket: BucketRow {
+            id: get(row, 9)?,
+            provider: get(row, 10)?,
+            bucket_name: get(row, 11)?,
+            region: get(row, 12)?,
+            endpoint: get(row, 13)?,
+            encrypted_access_key: get(row, 14)?,
+            encrypted_secret_key: get(row, 15)?,
+            owner_team_id: get(row, 16)?,
+        },
+        share_level: get(row, 17)?,
+        tenant,
+    })
+}
+
+/// Resolves a live key (by SHA-256 hex) to its whole scope in one statement: key → project → team
+/// → organisation → the project's bucket → the team's share of it → the named tenant.
+///
+/// Returns `None` when no unrevoked key has that hash. Expiry is left to [`crate::scope`], so that
+/// an expired key can be told apart from an unknown one.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn resolve_scope(
+    client: &Client,
+    key_hash: &str,
+    tenant_slug: Option<&str>,
+) -> Result<Option<ScopeRow>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        scope_columns!(),
+        r#" FROM "ApiKey" k
+            JOIN "Project" p ON p.id = k."projectId"
+            JOIN "Bucket" b ON b.id = p."bucketId" "#,
+        scope_joins!(),
+        r#" LEFT JOIN "Tenant" tn ON tn."projectId" = p.id AND tn.slug = $2
+            WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL
+            LIMIT 1"#
+    );
+    let params: [(&(dyn ToSql + Sync), Type); 2] = [(&key_hash, Type::TEXT), (&tenant_slug, Type::TEXT)];
+    let rows = client.query_typed(SQL, &params).await?;
+    rows.first().map(scope_row).transpose()
+}
+
+/// An `"Upload"` row as the completion path needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRow {
+    /// `"Upload"."id"`.
+    pub id: String,
+    /// `initiated`, `completed`, …
+    pub status: String,
+    /// The object key.
+    pub path: String,
+    /// The size the caller declared, if any.
+    pub size: Option<i64>,
+    /// The content type the caller declared, if any.
+    pub content_type: Option<String>,
+    /// The client's original file name, if recorded.
+    pub filename: Option<String>,
+    /// Caller metadata recorded at presign time.
+    pub metadata: Option<serde_json::Value>,
+    /// The `"File"` row written on completion.
+    pub file_id: Option<String>,
+}
+
+/// Resolves a live key and one of its project's uploads in one statement. The bucket is the one
+/// the upload was signed for (the project's, for uploads recorded without one), and the tenant is
+/// the upload's.
+///
+/// Returns `None` when the key is unknown or revoked; `Some((scope, None))` when the key is live
+/// but its project has no such upload.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn resolve_upload(
+    client: &Client,
+    key_hash: &str,
+    upload_id: &str,
+) -> Result<Option<(ScopeRow, Option<UploadRow>)>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        scope_columns!(),
+        r#", u.id, u.status, u.path, u.size, u."contentType", u.filename, u.metadata, u."fileId"
+            FROM "ApiKey" k
+            JOIN "Project" p ON p.id = k."projectId"
+            LEFT JOIN "Upload" u ON u.id = $2 AND u."projectId" = p.id
+            JOIN "Bucket" b ON b.id = COALESCE(u."bucketId", p."bucketId") "#,
+        scope_joins!(),
+        r#" LEFT JOIN "Tenant" tn ON tn.id = u."tenantId"
+            WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL
+            LIMIT 1"#
+    );
+    let params: [(&(dyn ToSql + Sync), Type); 2] = [(&key_hash, Type::TEXT), (&upload_id, Type::TEXT)];
+    let rows = client.query_typed(SQL, &params).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let scope = scope_row(row)?;
+    let c = SCOPE_COLUMNS;
+    let upload = match get::<Option<String>>(row, c)? {
+        None => None,
+        Some(id) => Some(UploadRow {
+            id,
+            status: get(row, c + 1)?,
+            path: get(row, c + 2)?,
+            size: get(row, c + 3)?,
+            content_type: get(row, c + 4)?,
+            filename: get(row, c + 5)?,
+            metadata: get(row, c + 6)?,
+            file_id: get(row, c + 7)?,
+        }),
+    };
+    Ok(Some((scope, upload)))
+}
+
+/// A presigned upload to record.
+#[derive(Debug, Clone)]
+pub struct NewUpload<'a> {
+    /// The new row's id (also a segment of `path`).
+    pub id: &'a str,
+    /// The project uploading.
+    pub project_id: &'a str,
+    /// The object key.
+    pub path: &'a str,
+    /// The declared size, if any.
+    pub size: Option<i64>,
+    /// The declared content type, if any.
+    pub content_type: Option<&'a str>,
+    /// The client's original file name.
+    pub filename: &'a str,
+    /// The tenant uploading, if any.
+    pub tenant_id: Option<&'a str>,
+    /// The key that asked.
+    pub api_key_id: &'a str,
+    /// The bucket the URL was signed for.
+    pub bucket_id: &'a str,
+    /// When the row was made (Unix ms).
+    pub created_at_ms: i64,
+    /// When the presigned URL expires (Unix ms).
+    pub expires_at_ms: i64,
+    /// Caller metadata.
+    pub metadata: Option<&'a serde_json::Value>,
+}
+
+/// Records a presigned upload as `initiated`.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn insert_upload(client: &Client, u: &NewUpload<'_>) -> Result<(), StoreError> {
+    const SQL: &str = concat!(
+        r#"INSERT INTO "Upload" (id, "projectId", path, status, "createdAt", size, "contentType", filename,
+               "tenantId", "apiKeyId", "bucketId", "expiresAt", metadata)
+           VALUES ($1, $2, $3, 'initiated', "#,
+        ts!(4),
+        ", $5, $6, $7, $8, $9, $10, ",
+        ts!(11),
+        ", $12)"
+    );
+    let params: [(&(dyn ToSql + Sync), Type); 12] = [
+        (&u.id, Type::TEXT),
+        (&u.project_id, Type::TEXT),
+        (&u.path, Type::TEXT),
+        (&u.created_at_ms, Type::INT8),
+        (&u.size, Type::INT8),
+        (&u.content_type, Type::TEXT),
+        (&u.filename, Type::TEXT),
+        (&u.tenant_id, Type::TEXT),
+        (&u.api_key_id, Type::TEXT),
+        (&u.bucket_id, Type::TEXT),
+        (&u.expires_at_ms, Type::INT8),
+        (&u.metadata, Type::JSONB),
+    ];
+    client.query_typed(SQL, &params).await?;
+    Ok(())
+}
+
+/// A `"File"` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRow {
+    /// `"File"."id"`.
+    pub id: String,
+    /// The object key.
+    pub path: String,
+    /// The file name (the key's last segment).
+    pub filename: String,
+    /// Size in bytes, as stored in S3.
+    pub size: i64,
+    /// Content type, as stored in S3.
+    pub mime_type: String,
+    /// The tenant, if any.
+    pub tenant_id: Option<String>,
+    /// When it was recorded (Unix ms).
+    pub uploaded_at_ms: i64,
+    /// Metadata recorded with it.
+    pub metadata: Option<serde_json::Value>,
+}
+
+macro_rules! file_columns {
+    ($t:literal) => {
+        concat!(
+            $t,
+            ".id, ",
+            $t,
+            ".path, ",
+            $t,
+            ".filename, ",
+            $t,
+            ".size, ",
+            $t,
+            r#"."mimeType", "#,
+            $t,
+            r#"."tenantId", (EXTRACT(EPOCH FROM "#,
+            $t,
+            r#"."uploadedAt") * 1000)::int8, "#,
+            $t,
+            ".metadata"
+        )
+    };
+}
+
+fn file_row(row: &Row) -> Result<FileRow, StoreError> {
+    Ok(FileRow {
+        id: get(row, 0)?,
+        path: get(row, 1)?,
+        filename: get(row, 2)?,
+        size: get(row, 3)?,
+        mime_type: get(row, 4)?,
+        tenant_id: get(row, 5)?,
+        uploaded_at_ms: get(row, 6)?,
+        metadata: get(row, 7)?,
+    })
+}
+
+/// The object as S3 reported it, to record as a `"File"`.
+#[derive(Debug, Clone)]
+pub struct StoredObject<'a> {
+    /// The new `"File"` row's id, used only if this call completes the upload.
+    pub file_id: &'a str,
+    /// The file name to record.
+    pub filename: &'a str,
+    /// Size in bytes.
+    pub size: i64,
+    /// Content type.
+    pub mime_type: &'a str,
+    /// Metadata to record (caller metadata plus the ETag).
+    pub metadata: &'a serde_json::Value,
+    /// The time of completion (Unix ms).
+    pub now_ms: i64,
+}
+
+/// What [`complete_upload`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// This call marked the upload completed and wrote the file.
+    Completed(FileRow),
+    /// An earlier call did; here is its file.
+    AlreadyCompleted(FileRow),
+    /// The upload is in a state that cannot complete (for example aborted), or was completed
+    /// without a file record.
+    NotPending(String),
+}
+
+/// Marks an `initiated` upload completed and writes its `"File"` row, exactly once even when
+/// called concurrently: the upload row is locked first, so a second caller waits and then finds
+/// it completed.
+///
+/// # Errors
+/// [`StoreError`] when a statement fails.
+pub async fn complete_upload(
+    client: &Client,
+    upload_id: &str,
+    obj: &StoredObject<'_>,
+) -> Result<Completion, StoreError> {
+    const SQL: &str = concat!(
+        r#"WITH u AS (
+               SELECT id, "projectId", "tenantId", path, status, "fileId" FROM "Upload" WHERE id = $1 FOR UPDATE
+           ), f AS (
+               INSERT INTO "File" (id, "projectId", "tenantId", path, filename, size, "mimeType", version, metadata, "uploadedAt")
+               SELECT $2, u."projectId", u."tenantId", u.path, $3, $4, $5, 'v1', $6, "#,
+        ts!(7),
+        r#" FROM u WHERE u.status = 'initiated'
+               RETURNING *
+           ), done AS (
+               UPDATE "Upload" up SET status = 'completed', "completedAt" = "#,
+        ts!(7),
+        r#", "fileId" = f.id
+               FROM f WHERE up.id = $1
+               RETURNING up.id
+           )
+           SELECT 'new', "#,
+        file_columns!("f"),
+        r#" FROM f
+           UNION ALL
+           SELECT u.status, NULL, u."fileId", NULL, NULL, NULL, NULL, NULL, NULL FROM u WHERE NOT EXISTS (SELECT 1 FROM f)"#
+    );
+    let params: [(&(dyn ToSql + Sync), Type); 7] = [
+        (&upload_id, Type::TEXT),
+        (&obj.file_id, Type::TEXT),
+        (&obj.filename, Type::TEXT),
+        (&obj.size, Type::INT8),
+        (&obj.mime_type, Type::TEXT),
+        (&obj.metadata, Type::JSONB),
+        (&obj.now_ms, Type::INT8),
+    ];
+    let rows = client.query_typed(SQL, &params).await?;
+    let Some(row) = rows.first() else {
+        return Ok(Completion::NotPending("missing".to_owned()));
+    };
+    let tag: String = get(row, 0)?;
+    if tag == "new" {
+        let file = FileRow {
+            id: get(row, 1)?,
+            path: get(row, 2)?,
+            filename: get(row, 3)?,
+            size: get(row, 4)?,
+            mime_type: get(row, 5)?,
+            tenant_id: get(row, 6)?,
+            uploaded_at_ms: get(row, 7)?,
+            metadata: get(row, 8)?,
+        };
+        return Ok(Completion::Completed(file));
+    }
+    // Not pending: the file (if any) is read in a statement of its own, whose snapshot also sees
+    // a completion that committed while this one waited for the row lock.
+    let existing: Option<String> = get(row, 2)?;
+    match existing {
+        Some(file_id) => match get_file(client, &file_id).await? {
+            Some(file) => Ok(Completion::AlreadyCompleted(file)),
+            None => Ok(Completion::NotPending(tag)),
+        },
+        None => Ok(Completion::NotPending(tag)),
+    }
+}
+
+/// One `"File"` row by id.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn get_file(client: &Client, file_id: &str) -> Result<Option<FileRow>, StoreError> {
+    const SQL: &str = concat!("SELECT ", file_columns!("f"), r#" FROM "File" f WHERE f.id = $1"#);
+    let rows = client.query_typed(SQL, &[(&file_id, Type::TEXT)]).await?;
+    rows.first().map(file_row).transpose()
+}
+
+/// Sets `"ApiKey"."lastUsedAt"`, at most once a minute per key, so a busy key does not turn every
+/// request into a write.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn touch_api_key(client: &Client, key_id: &str, now_ms: i64) -> Result<(), StoreError> {
+    const SQL: &str = concat!(
+        r#"UPDATE "ApiKey" SET "lastUsedAt" = "#,
+        ts!(2),
+        r#" WHERE id = $1 AND ("lastUsedAt" IS NULL OR "lastUsedAt" < "#,
+        ts!(2),
+        " - interval '1 minute')"
+    );
+    client
+        .query_typed(SQL, &[(&key_id, Type::TEXT), (&now_ms, Type::INT8)])
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,608 @@
+//! End-to-end scenarios: provision → presign → upload to S3 → complete → download, and the ways
+//! each step refuses bad requests. Every scenario runs twice: in-process (`native::…`) and
+//! against the wasm Worker under `wrangler dev` (`worker::…`), with the same real PostgreSQL and
+//! signature-checking S3 server.
+
+use carcosa_edge::object_key::MAX_FILENAME_BYTES;
+use carcosa_edge::store::provision::{self as p, ShareLevel};
+use serde_json::{json, Value};
+
+use crate::target::{Resp, Target};
+use crate::world::{Setup, World};
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod native {
+            $(#[tokio::test] async fn $name() { super::$name(&crate::target::Target::native().await).await })*
+        }
+        mod worker {
+            $(#[tokio::test] async fn $name() { super::$name(&crate::target::Target::worker().await).await })*
+        }
+    };
+}
+
+scenarios!(
+    health_and_cors,
+    upload_roundtrip,
+    awkward_file_names,
+    s3_refuses_what_was_not_signed,
+    expired_urls_are_refused,
+    revoked_and_expired_keys,
+    permissions_per_route,
+    shared_buckets,
+    tenants,
+    uploads_of_other_projects_are_invisible,
+    complete_checks_the_object,
+    storage_unreachable_during_complete,
+    downloads_stay_in_scope,
+    bad_input,
+);
+
+/// Sends bytes to a presigned URL with the headers the presign response named.
+async fn put(url: &str, headers: &Value, body: &[u8]) -> (u16, String) {
+    let mut req = reqwest::Client::new().put(url).body(body.to_vec());
+    for (name, value) in headers.as_object().into_iter().flatten() {
+        // The HTTP client sets Content-Length from the body itself.
+        if name != "content-length" {
+            req = req.header(name, value.as_str().unwrap());
+        }
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+}
+
+async fn presign(t: &Target, key: &str, body: Value) -> Resp {
+    t.post("/v1/uploads", key, &body).await
+}
+
+async fn complete(t: &Target, key: &str, upload_id: &str) -> Resp {
+    t.post(&format!("/v1/uploads/{upload_id}/complete"), key, &json!({}))
+        .await
+}
+
+async fn upload_status(t: &Target, upload_id: &str) -> String {
+    t.db.query_one(r#"SELECT status FROM "Upload" WHERE id = $1"#, &[&upload_id])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Presigns, uploads `bytes` and completes; returns the completion.
+async fn upload(t: &Target, key: &str, filename: &str, bytes: &[u8], content_type: &str) -> Resp {
+    let r = presign(
+        t,
+        key,
+        json!({"filename": filename, "contentType": content_type, "size": bytes.len()}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (status, text) = put(&r.s("url"), &r.body["headers"], bytes).await;
+    assert_eq!(status, 200, "PUT {filename:?}: {text}");
+    let done = complete(t, key, &r.s("uploadId")).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    done
+}
+
+async fn health_and_cors(t: &Target) {
+    let r = t.call("GET", "/v1/health", &[], None).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (200, Some("ok")));
+    let r = t
+        .call(
+            "OPTIONS",
+            "/v1/uploads",
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "POST"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("authorization"));
+    let r = t.call("GET", "/v1/nope", &[], None).await;
+    assert_eq!((r.status, r.code()), (404, "not_found"));
+    let r = t.call("GET", "/v1/uploads", &[], None).await;
+    assert_eq!(
+        (r.status, r.code(), r.header("allow")),
+        (405, "method_not_allowed", Some("POST"))
+    );
+}
+
+async fn upload_roundtrip(t: &Target) {
+    let w = World::new(t).await;
+    let bytes = b"hello from carcosa-edge\n";
+    let r = presign(
+        t,
+        &w.key,
+        json!({"filename": "hello.txt", "contentType": "text/plain", "size": bytes.len(), "metadata": {"album": "x"}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let upload_id = r.s("uploadId");
+    let key = r.s("key");
+    assert_eq!(
+        key,
+        format!("{}/default/{}/{upload_id}/hello.txt", w.org.slug, w.project.slug)
+    );
+    assert_eq!(r.s("method"), "PUT");
+    assert_eq!(r.body["headers"]["content-type"], "text/plain");
+    assert_eq!(r.body["headers"]["content-length"], bytes.len().to_string());
+    assert_eq!(r.body["expiresIn"], 900);
+    assert!(r.s("url").starts_with(&format!("{}/{}/", t.s3.endpoint, w.s3_bucket)));
+    assert_eq!(upload_status(t, &upload_id).await, "initiated");
+
+    let (status, text) = put(&r.s("url"), &r.body["headers"], bytes).await;
+    assert_eq!(status, 200, "{text}");
+    let done = complete(t, &w.key, &upload_id).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let file = &done.body["file"];
+    assert_eq!(file["size"], json!(bytes.len()), "size is a JSON number");
+    assert_eq!(file["contentType"], "text/plain");
+    assert_eq!(file["key"], key);
+    assert_eq!(file["filename"], "hello.txt");
+    assert_eq!(file["metadata"]["album"], "x");
+    assert_eq!(upload_status(t, &upload_id).await, "completed");
+
+    let stored = t.s3.get(&w.s3_bucket, &key).await;
+    assert_eq!((stored.status, stored.body.as_slice()), (200, &bytes[..]));
+    assert_eq!(stored.content_type.as_deref(), Some("text/plain"));
+    let row =
+        t.db.query_one(
+            r#"SELECT path, size, "mimeType", "projectId" FROM "File" WHERE id = $1"#,
+            &[&file["id"].as_str().unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), key);
+    assert_eq!(row.get::<_, i64>(1), i64::try_from(bytes.len()).unwrap());
+    assert_eq!(row.get::<_, String>(2), "text/plain");
+    assert_eq!(row.get::<_, String>(3), w.project.id);
+
+    // Completing again answers with the same file and writes nothing new.
+    let again = complete(t, &w.key, &upload_id).await;
+    assert_eq!((again.status, &again.body["file"]["id"]), (200, &file["id"]));
+    let files: i64 =
+        t.db.query_one(r#"SELECT count(*) FROM "File" WHERE path = $1"#, &[&key])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(files, 1);
+
+    // The same name again gets its own key.
+    let second = presign(t, &w.key, json!({"filename": "hello.txt"})).await;
+    assert_ne!(second.s("key"), key);
+
+    let d = t
+        .post("/v1/downloads", &w.key, &json!({"key": key, "expiresIn": 60}))
+        .await;
+    assert_eq!(d.status, 200, "{}", d.body);
+    let got = reqwest::get(d.s("url")).await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), bytes);
+
+    // lastUsedAt is written after the response.
+    let mut used = None;
+    for _ in 0..50 {
+        used =
+            t.db.query_one(
+                r#"SELECT "lastUsedAt" IS NOT NULL FROM "ApiKey" WHERE id = $1"#,
+                &[&w.key_id],
+            )
+            .await
+            .unwrap()
+            .get::<_, Option<bool>>(0);
+        if used == Some(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(used, Some(true));
+
+    // Nothing secret leaks into responses.
+    for body in [&r.body, &done.body, &d.body] {
+        let text = body.to_string();
+        assert!(!text.contains(&t.s3.secret_key) && !text.contains(&w.key), "{text}");
+    }
+}
+
+async fn awkward_file_names(t: &Target) {
+    let w = World::new(t).await;
+    let long = format!("{}.txt", "n".repeat(996));
+    assert_eq!(long.len(), 1000);
+    for name in [
+        "with space.txt",
+        "a+b.txt",
+        "100%.txt",
+        "tilde~.txt",
+        "star*.txt",
+        "co:lon.txt",
+        "ünïcødé 日本.txt",
+        &long,
+    ] {
+        let done = upload(t, &w.key, name, name.as_bytes(), "text/plain").await;
+        let key = done.body["file"]["key"].as_str().unwrap().to_owned();
+        let stored = t.s3.get(&w.s3_bucket, &key).await;
+        assert_eq!(
+            (stored.status, stored.body.as_slice()),
+            (200, name.as_bytes()),
+            "{name:?}"
+        );
+        let stored_name = key.rsplit('/').next().unwrap();
+        if name.len() <= MAX_FILENAME_BYTES {
+            assert_eq!(stored_name, name);
+        } else {
+            assert!(
+                stored_name.ends_with(".txt") && stored_name.len() <= MAX_FILENAME_BYTES,
+                "{key}"
+            );
+        }
+    }
+}
+
+async fn s3_refuses_what_was_not_signed(t: &Target) {
+    let w = World::new(t).await;
+    let body = b"{\"a\":1}";
+    let r = presign(
+        t,
+        &w.key,
+        json!({"filename": "a.json", "contentType": "application/json", "size": body.len()}),
+    )
+    .await;
+    let url = r.s("url");
+    let headers = &r.body["headers"];
+
+    // Another content type than the signed one.
+    let (status, _) = put(&url, &json!({"content-type": "text/html"}), body).await;
+    assert_eq!(status, 403);
+    // Another size than the signed one.
+    let (status, _) = put(&url, headers, b"{\"a\":12}").await;
+    assert_eq!(status, 403);
+    // A tampered signature, and a tampered key.
+    let sig_at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
+    let mut tampered = url.clone();
+    let flipped = if &url[sig_at..=sig_at] == "0" { "1" } else { "0" };
+    tampered.replace_range(sig_at..=sig_at, flipped);
+    assert_eq!(put(&tampered, headers, body).await.0, 403);
+    let other_key = url.replacen("/a.json?", "/b.json?", 1);
+    assert_eq!(put(&other_key, headers, body).await.0, 403);
+    // Nothing was stored; the honest request still works.
+    assert_eq!(t.s3.get(&w.s3_bucket, &r.s("key")).await.status, 404);
+    assert_eq!(put(&url, headers, body).await.0, 200);
+}
+
+async fn expired_urls_are_refused(t: &Target) {
+    let w = World::new(t).await;
+    let r = presign(t, &w.key, json!({"filename": "late.txt", "expiresIn": 1})).await;
+    assert_eq!((r.status, &r.body["expiresIn"]), (201, &json!(1)));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, text) = put(&r.s("url"), &r.body["headers"], b"late").await;
+    assert_eq!(status, 403, "{text}");
+}
+
+async fn revoked_and_expired_keys(t: &Target) {
+    let w = World::new(t).await;
+    let body = json!({"filename": "a.txt"});
+    assert_eq!(presign(t, &w.key, body.clone()).await.status, 201);
+
+    p::revoke_api_key(&t.db, &w.key_id, crate::world::now_ms())
+        .await
+        .unwrap();
+    let r = presign(t, &w.key, body.clone()).await;
+    assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+
+    let key = w.key_with(t, &["uploads:create"]).await;
+    t.db.execute(
+        r#"UPDATE "ApiKey" SET "expiresAt" = (now() AT TIME ZONE 'UTC') - interval '1 minute' WHERE "projectId" = $1 AND "revokedAt" IS NULL"#,
+        &[&w.project.id],
+    )
+    .await
+    .unwrap();
+    let r = presign(t, &key, body.clone()).await;
+    assert_eq!((r.status, r.code()), (401, "api_key_expired"));
+
+    let unknown = "carc_".to_owned() + &"A".repeat(43);
+    assert_eq!(presign(t, &unknown, body.clone()).await.code(), "invalid_api_key");
+    let r = t
+        .call("POST", "/v1/uploads", &[("x-api-key", "carc_nope")], Some("{}"))
+        .await;
+    assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
+    let r = t.call("POST", "/v1/uploads", &[], Some(&body.to_string())).await;
+    assert_eq!((r.status, r.code()), (401, "missing_api_key"));
+}
+
+async fn permissions_per_route(t: &Target) {
+    let w = World::new(t).await;
+    let reader = w.key_with(t, &["files:read"]).await;
+    let r = presign(t, &reader, json!({"filename": "a.txt"})).await;
+    assert_eq!((r.status, r.code()), (403, "permission_denied"));
+
+    let creator = w.key_with(t, &["uploads:create"]).await;
+    let up = presign(t, &creator, json!({"filename": "a.txt"})).await;
+    assert_eq!(up.status, 201);
+    let r = complete(t, &creator, &up.s("uploadId")).await;
+    assert_eq!((r.status, r.code()), (403, "permission_denied"));
+    let r = t.post("/v1/downloads", &creator, &json!({"key": up.s("key")})).await;
+    assert_eq!((r.status, r.code()), (403, "permission_denied"));
+
+    for grants in [&["uploads:init"][..], &["uploads:*"], &["*"], &["write"], &["admin"]] {
+        let key = w.key_with(t, grants).await;
+        assert_eq!(
+            presign(t, &key, json!({"filename": "a.txt"})).await.status,
+            201,
+            "{grants:?}"
+        );
+    }
+    let legacy_reader = w.key_with(t, &["read"]).await;
+    assert_eq!(
+        presign(t, &legacy_reader, json!({"filename": "a.txt"})).await.status,
+        403
+    );
+    assert_eq!(
+        t.post("/v1/downloads", &legacy_reader, &json!({"key": up.s("key")}))
+            .await
+            .status,
+        200
+    );
+}
+
+async fn shared_buckets(t: &Target) {
+    let w = World::new(t).await;
+    let (team, project, key) = w.sharing_project(t, ShareLevel::ReadWrite).await;
+    let done = upload(t, &key, "shared.txt", b"shared", "text/plain").await;
+    let file_key = done.body["file"]["key"].as_str().unwrap().to_owned();
+    assert!(
+        file_key.starts_with(&format!("{}/{}/{}/", w.org.slug, team.slug, project.slug)),
+        "{file_key}"
+    );
+
+    p::share_bucket(
+        &t.db,
+        &w.bucket.id,
+        &team.id,
+        ShareLevel::ReadOnly,
+        crate::world::now_ms(),
+    )
+    .await
+    .unwrap();
+    let r = presign(t, &key, json!({"filename": "b.txt"})).await;
+    assert_eq!((r.status, r.code()), (403, "bucket_read_only"));
+    let d = t.post("/v1/downloads", &key, &json!({"key": file_key})).await;
+    assert_eq!(d.status, 200, "{}", d.body);
+
+    assert!(p::unshare_bucket(&t.db, &w.bucket.id, &team.id).await.unwrap());
+    let d = t.post("/v1/downloads", &key, &json!({"key": file_key})).await;
+    assert_eq!((d.status, d.code()), (403, "bucket_access_denied"));
+    let r = presign(t, &key, json!({"filename": "b.txt"})).await;
+    assert_eq!((r.status, r.code()), (403, "bucket_access_denied"));
+
+    // The owner's project is unaffected.
+    assert_eq!(presign(t, &w.key, json!({"filename": "b.txt"})).await.status, 201);
+}
+
+async fn tenants(t: &Target) {
+    let w = World::with(
+        t,
+        Setup {
+            multi_tenant: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    let tenant = p::create_tenant(&t.db, &w.project.id, "blue", None, crate::world::now_ms())
+        .await
+        .unwrap();
+    let r = presign(t, &w.key, json!({"filename": "a.txt"})).await;
+    assert_eq!((r.status, r.code()), (400, "tenant_required"));
+    let r = presign(t, &w.key, json!({"filename": "a.txt", "tenant": "green"})).await;
+    assert_eq!((r.status, r.code()), (404, "tenant_not_found"));
+    let r = presign(t, &w.key, json!({"filename": "../../a.txt", "tenant": "blue"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r
+        .s("key")
+        .starts_with(&format!("{}/default/{}/tenants/blue/", w.org.slug, w.project.slug)));
+    assert!(r.s("key").ends_with("/a.txt"));
+    let (status, _) = put(&r.s("url"), &r.body["headers"], b"blue").await;
+    assert_eq!(status, 200);
+    let done = complete(t, &w.key, &r.s("uploadId")).await;
+    assert_eq!((done.status, &done.body["file"]["tenantId"]), (200, &json!(tenant.id)));
+    let upload_tenant: Option<String> =
+        t.db.query_one(r#"SELECT "tenantId" FROM "Upload" WHERE id = $1"#, &[&r.s("uploadId")])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(upload_tenant.as_deref(), Some(tenant.id.as_str()));
+
+    // A tenant-scoped download cannot reach outside its tenant; a project-wide one can.
+    let d = t
+        .post("/v1/downloads", &w.key, &json!({"key": r.s("key"), "tenant": "blue"}))
+        .await;
+    assert_eq!(d.status, 200);
+    let outside = format!("{}/default/{}/tenants/red/x/a.txt", w.org.slug, w.project.slug);
+    let d = t
+        .post("/v1/downloads", &w.key, &json!({"key": outside, "tenant": "blue"}))
+        .await;
+    assert_eq!((d.status, d.code()), (403, "key_outside_scope"));
+
+    let single = World::new(t).await;
+    let r = presign(t, &single.key, json!({"filename": "a.txt", "tenant": "blue"})).await;
+    assert_eq!((r.status, r.code()), (400, "tenant_not_supported"));
+}
+
+async fn uploads_of_other_projects_are_invisible(t: &Target) {
+    let a = World::new(t).await;
+    let b = World::new(t).await;
+    let r = presign(t, &a.key, json!({"filename": "a.txt", "size": 1})).await;
+    put(&r.s("url"), &r.body["headers"], b"a").await;
+    let other = complete(t, &b.key, &r.s("uploadId")).await;
+    assert_eq!((other.status, other.code()), (404, "upload_not_found"));
+    let d = t.post("/v1/downloads", &b.key, &json!({"key": r.s("key")})).await;
+    assert_eq!((d.status, d.code()), (403, "key_outside_scope"));
+    for id in ["does-not-exist", "bad%20id"] {
+        let r = complete(t, &a.key, id).await;
+        assert_eq!((r.status, r.code()), (404, "upload_not_found"), "{id}");
+    }
+    assert_eq!(upload_status(t, &r.s("uploadId")).await, "initiated");
+}
+
+async fn complete_checks_the_object(t: &Target) {
+    let w = World::new(t).await;
+    let r = presign(t, &w.key, json!({"filename": "a.bin", "size": 4})).await;
+    let id = r.s("uploadId");
+    let early = complete(t, &w.key, &id).await;
+    assert_eq!((early.status, early.code()), (409, "object_not_uploaded"));
+    assert_eq!(upload_status(t, &id).await, "initiated");
+
+    // S3 itself refuses another length than the signed one, so a stored object of the wrong size
+    // means the record and the bucket disagree (an upload declared 4 bytes, 3 are stored): the
+    // upload is not completed with the wrong size.
+    let other = presign(t, &w.key, json!({"filename": "b.bin", "size": 3})).await;
+    assert_eq!(put(&other.s("url"), &other.body["headers"], b"abc").await.0, 200);
+    t.db.execute(r#"UPDATE "Upload" SET size = 4 WHERE id = $1"#, &[&other.s("uploadId")])
+        .await
+        .unwrap();
+    let mismatch = complete(t, &w.key, &other.s("uploadId")).await;
+    assert_eq!((mismatch.status, mismatch.code()), (409, "size_mismatch"));
+    assert_eq!(upload_status(t, &other.s("uploadId")).await, "initiated");
+
+    assert_eq!(put(&r.s("url"), &r.body["headers"], b"abcd").await.0, 200);
+    assert_eq!(complete(t, &w.key, &id).await.status, 200);
+}
+
+async fn storage_unreachable_during_complete(t: &Target) {
+    // Port 9 (discard) is closed here: the bucket's endpoint cannot be reached.
+    let w = World::with(
+        t,
+        Setup {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let r = presign(t, &w.key, json!({"filename": "a.txt"})).await;
+    assert_eq!(r.status, 201, "presigning needs no network: {}", r.body);
+    let done = complete(t, &w.key, &r.s("uploadId")).await;
+    assert_eq!((done.status, done.code()), (503, "storage_unavailable"));
+    assert_eq!(done.header("retry-after"), Some("2"));
+    assert_eq!(upload_status(t, &r.s("uploadId")).await, "initiated");
+}
+
+async fn downloads_stay_in_scope(t: &Target) {
+    let w = World::new(t).await;
+    let prefix = format!("{}/default/{}", w.org.slug, w.project.slug);
+    for (key, status, code) in [
+        (format!("{prefix}/../other/a.txt"), 400, "invalid_key"),
+        (format!("{prefix}//a.txt"), 400, "invalid_key"),
+        (prefix.clone(), 403, "key_outside_scope"),
+        (format!("{prefix}x/a.txt"), 403, "key_outside_scope"),
+        ("/etc/passwd".to_owned(), 400, "invalid_key"),
+    ] {
+        let d = t.post("/v1/downloads", &w.key, &json!({"key": key})).await;
+        assert_eq!((d.status, d.code()), (status, code), "{key}");
+    }
+    let d = t
+        .post(
+            "/v1/downloads",
+            &w.key,
+            &json!({"key": format!("{prefix}/x/a.txt"), "expiresIn": 604_801}),
+        )
+        .await;
+    assert_eq!((d.status, d.code()), (400, "invalid_expiry"));
+}
+
+async fn bad_input(t: &Target) {
+    let w = World::new(t).await;
+    let auth = format!("Bearer {}", w.key);
+    let call = |body: &'static str, ct: &'static str| {
+        let auth = auth.clone();
+        async move {
+            t.call(
+                "POST",
+                "/v1/uploads",
+                &[("authorization", &auth), ("content-type", ct)],
+                Some(body),
+            )
+            .await
+        }
+    };
+    for (body, ct, status, code) in [
+        ("{not json", "application/json", 400, "invalid_json"),
+        ("", "application/json", 400, "invalid_json"),
+        ("[]", "application/json", 400, "invalid_field"),
+        (r#"{"filename": 12}"#, "application/json", 400, "invalid_field"),
+        (
+            r#"{"contentType": "text/plain"}"#,
+            "application/json",
+            400,
+            "invalid_field",
+        ),
+        (
+            r#"{"filename": "a", "size": -1}"#,
+            "application/json",
+            400,
+            "invalid_field",
+        ),
+        (
+            r#"{"filename": "a", "size": 6000000000}"#,
+            "application/json",
+            413,
+            "file_too_large",
+        ),
+        (
+            r#"{"filename": "a", "expiresIn": 0}"#,
+            "application/json",
+            400,
+            "invalid_expiry",
+        ),
+        (
+            r#"{"filename": "a", "contentType": "text/plain\r\nx-amz-acl: public-read"}"#,
+            "application/json",
+            400,
+            "invalid_content_type",
+        ),
+        (r#"{"filename": "/../"}"#, "application/json", 400, "invalid_filename"),
+        (
+            r#"{"filename": "a", "metadata": "x"}"#,
+            "application/json",
+            400,
+            "invalid_field",
+        ),
+        (r#"{"filename": "a"}"#, "application/xml", 415, "unsupported_media_type"),
+    ] {
+        let r = call(body, ct).await;
+        assert_eq!((r.status, r.code()), (status, code), "{body:?}: {}", r.body);
+        assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let big = format!(r#"{{"filename": "a", "metadata": {{"x": "{}"}}}}"#, "y".repeat(70_000));
+    let r = t
+        .call(
+            "POST",
+            "/v1/uploads",
+            &[("authorization", &auth), ("content-type", "application/json")],
+            Some(&big),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (413, "body_too_large"));
+    let meta = format!(r#"{{"filename": "a", "metadata": {{"x": "{}"}}}}"#, "y".repeat(9_000));
+    let r = t
+        .call(
+            "POST",
+            "/v1/uploads",
+            &[("authorization", &auth), ("content-type", "application/json")],
+            Some(&meta),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "invalid_metadata"));
+    // `curl -d` labels JSON as a form; it is still accepted.
+    let r = call(
+        r#"{"fileName": "upstream-sdk.txt"}"#,
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(upload_status(t, &r.s("uploadId")).await, "initiated");
+}

@@ -1,0 +1,15 @@
+//! Integration tests: one binary, one module per area. They need the services started by
+//! `scripts/test`: PostgreSQL (`pg.rs`), the S3 server (`s3.rs`) and, for `worker::` scenarios,
+//! the wasm Worker under `wrangler dev` (`target.rs`).
+#![cfg(not(target_arch = "wasm32"))]
+// A failed step is a failed test: helpers panic instead of returning errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod flows;
+mod migrate;
+mod outage;
+mod pg;
+mod s3;
+mod target;
+mod world;

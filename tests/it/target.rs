@@ -1,0 +1,246 @@
+//! Where scenario tests send their requests: the API in-process over a native [`Runtime`]
+//! (real PostgreSQL, real S3 server), or the real wasm Worker under `wrangler dev`. Scenarios are
+//! written once against [`Target`] and run against both.
+
+use std::cell::{OnceCell, RefCell};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use carcosa_edge::api;
+use carcosa_edge::runtime::{Config, FetchError, Level, OutboundRequest, OutboundResponse, Runtime};
+use carcosa_edge::sigv4::SigningKeyCache;
+use carcosa_edge::store::StoreError;
+use carcosa_edge::vault::VaultKey;
+use serde_json::Value;
+use tokio_postgres::{Client, NoTls};
+
+use crate::pg::{self, TestDb};
+use crate::s3::{self, TestS3};
+
+/// The key bucket credentials are encrypted with: `CREDENTIALS_ENCRYPTION_KEY` (which the Worker
+/// under test must share), or a fixed one for in-process runs.
+pub fn vault_key_text() -> String {
+    std::env::var("CREDENTIALS_ENCRYPTION_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "base64:Y2FyY29zYS1lZGdlLXRlc3QtdmF1bHQta2V5LTAwMzI=".to_owned())
+}
+
+/// An answer from the API.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `error` code of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    /// A string field of the body.
+    pub fn s(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field:?} in {}", self.body))
+            .to_owned()
+    }
+}
+
+enum Kind {
+    Native { db: TestDb },
+    Worker { base_url: String },
+}
+
+/// A target plus a connection to the database it serves from.
+pub struct Target {
+    kind: Kind,
+    /// The database the target reads (for provisioning and checks).
+    pub db: Client,
+    /// The S3 server.
+    pub s3: TestS3,
+    /// The credentials key.
+    pub vault: VaultKey,
+    http: reqwest::Client,
+}
+
+impl Target {
+    /// The API in-process, over a fresh database.
+    pub async fn native() -> Self {
+        let db = pg::fresh_db().await;
+        let client = db.connect().await;
+        Self::new(Kind::Native { db }, client)
+    }
+
+    /// The wasm Worker under `wrangler dev` (`CARCOSA_TEST_WORKER_URL`), and the database it is
+    /// bound to (`CARCOSA_TEST_WORKER_DATABASE_URL`).
+    pub async fn worker() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| {
+                panic!("{name} is not set: the Worker tests need `wrangler dev`; run them with `scripts/test`")
+            })
+        };
+        let base_url = var("CARCOSA_TEST_WORKER_URL");
+        let client = pg::connect(&var("CARCOSA_TEST_WORKER_DATABASE_URL")).await;
+        Self::new(Kind::Worker { base_url }, client)
+    }
+
+    fn new(kind: Kind, db: Client) -> Self {
+        let vault = VaultKey::parse(&vault_key_text()).unwrap();
+        Self {
+            kind,
+            db,
+            s3: s3::server(),
+            vault,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends a request. `body` is sent as is (JSON text, or anything else for error tests).
+    pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
+        match &self.kind {
+            Kind::Native { db } => {
+                let mut req = http::Request::builder().method(method).uri(path);
+                for (n, v) in headers {
+                    req = req.header(*n, *v);
+                }
+                let req = req.body(Bytes::from(body.unwrap_or_default().to_owned())).unwrap();
+                let rt = NativeRuntime::new(&db.url, Config::new(VaultKey::parse(&vault_key_text()).unwrap()));
+                let handled = api::handle(&rt, req).await;
+                api::run_deferred(&rt, handled.deferred).await;
+                let (parts, bytes) = handled.response.into_parts();
+                let headers = parts
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                    .collect();
+                Resp {
+                    status: parts.status.as_u16(),
+                    headers,
+                    body: parse_body(&bytes),
+                }
+            }
+            Kind::Worker { base_url } => {
+                let mut req = self.http.request(method.parse().unwrap(), format!("{base_url}{path}"));
+                for (n, v) in headers {
+                    req = req.header(*n, *v);
+                }
+                if let Some(body) = body {
+                    req = req.body(body.to_owned());
+                }
+                let resp = req
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("the Worker is unreachable: {e}"));
+                let status = resp.status().as_u16();
+                let headers = resp
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
+                    .collect();
+                let bytes = resp.bytes().await.unwrap();
+                Resp {
+                    status,
+                    headers,
+                    body: parse_body(&bytes),
+                }
+            }
+        }
+    }
+
+    /// `POST path` with a JSON body and an API key.
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> Resp {
+        let auth = format!("Bearer {key}");
+        self.call(
+            "POST",
+            path,
+            &[("authorization", &auth), ("content-type", "application/json")],
+            Some(&body.to_string()),
+        )
+        .await
+    }
+}
+
+fn parse_body(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// The native [`Runtime`]: tokio-postgres over TCP, reqwest for S3, the system clock. One per
+/// request, as the Worker makes one per request.
+pub struct NativeRuntime {
+    db_url: String,
+    config: Config,
+    keys: RefCell<SigningKeyCache>,
+    db: OnceCell<Client>,
+    http: reqwest::Client,
+    /// Every line logged, to check that nothing secret is.
+    pub logs: RefCell<Vec<String>>,
+}
+
+impl NativeRuntime {
+    pub fn new(db_url: &str, config: Config) -> Self {
+        Self {
+            db_url: db_url.to_owned(),
+            config,
+            keys: RefCell::default(),
+            db: OnceCell::new(),
+            http: reqwest::Client::new(),
+            logs: RefCell::default(),
+        }
+    }
+}
+
+impl Runtime for NativeRuntime {
+    fn now_ms(&self) -> i64 {
+        i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+    }
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn signing_keys(&self) -> &RefCell<SigningKeyCache> {
+        &self.keys
+    }
+
+    async fn db(&self) -> Result<&Client, StoreError> {
+        if let Some(client) = self.db.get() {
+            return Ok(client);
+        }
+        let (client, connection) = tokio_postgres::connect(&self.db_url, NoTls).await?;
+        tokio::spawn(connection);
+        Ok(self.db.get_or_init(|| client))
+    }
+
+    async fn fetch(&self, request: OutboundRequest) -> Result<OutboundResponse, FetchError> {
+        let mut req = self.http.request(request.method, &request.url);
+        for (n, v) in &request.headers {
+            req = req.header(n, v);
+        }
+        let resp = req.send().await.map_err(|e| FetchError(e.to_string()))?;
+        Ok(OutboundResponse {
+            status: resp.status().as_u16(),
+            headers: resp
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                .collect(),
+        })
+    }
+
+    fn log(&self, _level: Level, message: &str) {
+        self.logs.borrow_mut().push(message.to_owned());
+    }
+}
