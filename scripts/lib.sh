@@ -453,12 +453,15 @@ dev_secrets() {
     local generated="$CARCOSA_DEV/secrets.env"
     if [[ ! -f "$generated" ]]; then
         mkdir -p "$CARCOSA_DEV"
+        # umask before the redirection opens the file: it holds secrets.
         (
             umask 077
-            printf '# Generated for local runs; delete to rotate.\n'
-            printf 'CREDENTIALS_ENCRYPTION_KEY="base64:%s"\n' "$(head -c 32 /dev/urandom | base64 -w0)"
-            printf 'UPLOAD_TOKEN_SECRET="%s"\n' "$(head -c 48 /dev/urandom | base64 -w0)"
-        ) >"$generated"
+            {
+                printf '# Generated for local runs; delete to rotate.\n'
+                printf 'CREDENTIALS_ENCRYPTION_KEY="base64:%s"\n' "$(head -c 32 /dev/urandom | base64 -w0)"
+                printf 'UPLOAD_TOKEN_SECRET="%s"\n' "$(head -c 48 /dev/urandom | base64 -w0)"
+            } >"$generated"
+        )
     fi
     local name value
     for name in CREDENTIALS_ENCRYPTION_KEY UPLOAD_TOKEN_SECRET; do

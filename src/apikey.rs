@@ -217,10 +217,7 @@ mod tests {
     fn debug_and_errors_hide_the_key() {
         let key = ApiKey::generate(counting());
         assert_eq!(format!("{key:?}"), "ApiKey(carc_…)");
-        for bad in [
-            "carc_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd/h8",
-            "carc_AAECAwQFBgcI",
-        ] {
+        for bad in ["carc_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd/h8", "carc_AAECAwQFBgcI"] {
             let msg = ApiKey::parse(bad).unwrap_err().to_string();
             assert!(!msg.contains("AAECAwQ"), "{msg}");
         }

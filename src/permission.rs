@@ -138,12 +138,7 @@ impl FromStr for Permission {
 fn legacy(grant: &str) -> &'static [Permission] {
     match grant {
         // Not audit_logs:read: legacy keys predate audit logs.
-        "read" => &[
-            P::FilesRead,
-            P::ProjectsRead,
-            P::TransformsRead,
-            P::UsageRead,
-        ],
+        "read" => &[P::FilesRead, P::ProjectsRead, P::TransformsRead, P::UsageRead],
         "write" => &[
             P::FilesWrite,
             P::UploadsCreate,
@@ -244,13 +239,8 @@ fn is_resource_action(s: &str) -> bool {
         return false;
     };
     !resource.is_empty()
-        && resource
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'_')
-        && matches!(
-            action,
-            "read" | "write" | "delete" | "create" | "manage" | "*"
-        )
+        && resource.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        && matches!(action, "read" | "write" | "delete" | "create" | "manage" | "*")
 }
 
 /// Named bundles of grants offered when a key is created.
@@ -397,16 +387,8 @@ mod tests {
             (json!("\"[\\\"*\\\"]\""), P::ApiKeysManage, false),
             (json!(42), P::UploadsInit, true),
             // Non-strings are dropped; unknown strings grant nothing.
-            (
-                json!([1, null, ["*"], {"*": 1}, "files:read"]),
-                P::ApiKeysManage,
-                false,
-            ),
-            (
-                json!([1, null, ["*"], {"*": 1}, "files:read"]),
-                P::FilesRead,
-                true,
-            ),
+            (json!([1, null, ["*"], {"*": 1}, "files:read"]), P::ApiKeysManage, false),
+            (json!([1, null, ["*"], {"*": 1}, "files:read"]), P::FilesRead, true),
             (json!(["transforms:execute"]), P::TransformsRequest, false),
             (
                 json!(["FILES:READ", "Read", " read", "files:read "]),
@@ -424,14 +406,8 @@ mod tests {
     fn from_json_keeps_strings_only() {
         let set = PermissionSet::from_json(&json!(["a", 1, "b", null]));
         assert_eq!(set.grants(), ["a", "b"]);
-        assert_eq!(
-            PermissionSet::from_json(&json!(true)).grants(),
-            ["read", "write"]
-        );
-        assert_eq!(
-            PermissionSet::from_json(&json!("not json")).grants(),
-            ["read", "write"]
-        );
+        assert_eq!(PermissionSet::from_json(&json!(true)).grants(), ["read", "write"]);
+        assert_eq!(PermissionSet::from_json(&json!("not json")).grants(), ["read", "write"]);
     }
 
     #[test]
@@ -499,10 +475,7 @@ mod tests {
         assert!(" ADMIN".parse::<PermissionGroup>().is_err());
 
         assert_eq!(PermissionGroup::ReadOnly.grants().len(), 5);
-        assert!(PermissionGroup::ReadOnly
-            .grants()
-            .iter()
-            .all(|g| g.ends_with(":read")));
+        assert!(PermissionGroup::ReadOnly.grants().iter().all(|g| g.ends_with(":read")));
         assert_eq!(PermissionGroup::Standard.grants().len(), 9);
         assert_eq!(PermissionGroup::Admin.grants(), ["*"]);
 

@@ -79,14 +79,8 @@ impl VaultKey {
     /// [`VaultError::MissingPrefix`], [`VaultError::KeyEncoding`] or
     /// [`VaultError::KeyLength`].
     pub fn parse(s: &str) -> Result<Self, VaultError> {
-        let encoded = s
-            .strip_prefix(KEY_PREFIX)
-            .ok_or(VaultError::MissingPrefix)?;
-        let bytes = Zeroizing::new(
-            STANDARD
-                .decode(encoded)
-                .map_err(|_| VaultError::KeyEncoding)?,
-        );
+        let encoded = s.strip_prefix(KEY_PREFIX).ok_or(VaultError::MissingPrefix)?;
+        let bytes = Zeroizing::new(STANDARD.decode(encoded).map_err(|_| VaultError::KeyEncoding)?);
         let key: [u8; KEY_LEN] = bytes
             .as_slice()
             .try_into()
@@ -119,11 +113,7 @@ impl VaultKey {
         let mut sealed = Vec::with_capacity(TAG_LEN + body.len());
         sealed.extend_from_slice(&tag);
         sealed.extend_from_slice(&body);
-        format!(
-            "{VERSION}:{}:{}",
-            STANDARD.encode(nonce),
-            STANDARD.encode(sealed)
-        )
+        format!("{VERSION}:{}:{}", STANDARD.encode(nonce), STANDARD.encode(sealed))
     }
 
     /// Opens a value produced by [`VaultKey::encrypt`] or by the Carcosa API.
@@ -159,12 +149,7 @@ impl VaultKey {
 
         let mut plain = Zeroizing::new(body.to_vec());
         self.cipher()
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&nonce),
-                b"",
-                &mut plain,
-                Tag::from_slice(tag),
-            )
+            .decrypt_in_place_detached(Nonce::from_slice(&nonce), b"", &mut plain, Tag::from_slice(tag))
             .map_err(|_| VaultError::Authentication)?;
         match String::from_utf8(std::mem::take(&mut *plain)) {
             Ok(text) => Ok(Zeroizing::new(text)),
@@ -241,10 +226,7 @@ mod tests {
             ),
             ("base64:not base64!", VaultError::KeyEncoding),
             // The upstream default: unpadded here, and too short in any case.
-            (
-                "base64:testkeyfortestingonly123456789",
-                VaultError::KeyEncoding,
-            ),
+            ("base64:testkeyfortestingonly123456789", VaultError::KeyEncoding),
             (
                 "base64:dGVzdGtleWZvcnRlc3Rpbmdvbmx5MTIzNDU2Nzg5",
                 VaultError::KeyLength(30),
@@ -291,19 +273,12 @@ mod tests {
             format!("v1:{}:{}", STANDARD.encode(&bad_nonce), sealed_b64),
             format!("v1:{}:{}", nonce_b64, STANDARD.encode(&bad_tag)),
             format!("v1:{}:{}", nonce_b64, STANDARD.encode(&bad_body)),
-            format!(
-                "v1:{}:{}",
-                nonce_b64,
-                STANDARD.encode(&sealed[..sealed.len() - 1])
-            ),
+            format!("v1:{}:{}", nonce_b64, STANDARD.encode(&sealed[..sealed.len() - 1])),
         ];
         for t in &tampered {
             assert_eq!(k.decrypt(t).unwrap_err(), VaultError::Authentication, "{t}");
         }
-        assert_eq!(
-            key(OTHER_KEY).decrypt(&stored).unwrap_err(),
-            VaultError::Authentication
-        );
+        assert_eq!(key(OTHER_KEY).decrypt(&stored).unwrap_err(), VaultError::Authentication);
     }
 
     #[test]
@@ -314,14 +289,8 @@ mod tests {
         let cases = [
             (String::new(), VaultError::UnsupportedVersion),
             ("minioadmin".to_owned(), VaultError::UnsupportedVersion),
-            (
-                format!("v2:{nonce}:{tag_only}"),
-                VaultError::UnsupportedVersion,
-            ),
-            (
-                format!("V1:{nonce}:{tag_only}"),
-                VaultError::UnsupportedVersion,
-            ),
+            (format!("v2:{nonce}:{tag_only}"), VaultError::UnsupportedVersion),
+            (format!("V1:{nonce}:{tag_only}"), VaultError::UnsupportedVersion),
             (
                 "v1".to_owned(),
                 VaultError::Malformed("expected three `:`-separated parts"),

@@ -7,6 +7,13 @@
 //! Timestamps are Prisma's `TIMESTAMP(3)` (UTC, no zone); they cross this boundary as Unix
 //! milliseconds, and every write passes the caller's clock so that the core stays testable.
 
+/// `$n` (Unix milliseconds) as a Prisma timestamp. Defined before the submodules so they share it.
+macro_rules! ts {
+    ($n:literal) => {
+        concat!("(to_timestamp($", $n, "::float8 / 1000) AT TIME ZONE 'UTC')")
+    };
+}
+
 pub mod migrate;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod provision;
@@ -16,6 +23,9 @@ use tokio_postgres::{Client, Row};
 
 use crate::permission::PermissionSet;
 use crate::scope::{BucketRow, ScopeRow, TeamRow, TenantRow};
+
+/// A statement parameter with its type, for `query_typed`.
+pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
 /// Why a statement failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +62,6 @@ impl From<tokio_postgres::Error> for StoreError {
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, StoreError> {
     row.try_get(idx).map_err(StoreError::Shape)
-}
-
-/// `$n` (Unix milliseconds) as a Prisma timestamp.
-macro_rules! ts {
-    ($n:literal) => {
-        concat!("(to_timestamp($", $n, "::float8 / 1000) AT TIME ZONE 'UTC')")
-    };
 }
 
 /// The columns [`scope_row`] reads, in order; shared by every scope query.
@@ -145,7 +148,7 @@ pub async fn resolve_scope(
             WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL
             LIMIT 1"#
     );
-    let params: [(&(dyn ToSql + Sync), Type); 2] = [(&key_hash, Type::TEXT), (&tenant_slug, Type::TEXT)];
+    let params: [Param<'_>; 2] = [(&key_hash, Type::TEXT), (&tenant_slug, Type::TEXT)];
     let rows = client.query_typed(SQL, &params).await?;
     rows.first().map(scope_row).transpose()
 }
@@ -198,7 +201,7 @@ pub async fn resolve_upload(
             WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL
             LIMIT 1"#
     );
-    let params: [(&(dyn ToSql + Sync), Type); 2] = [(&key_hash, Type::TEXT), (&upload_id, Type::TEXT)];
+    let params: [Param<'_>; 2] = [(&key_hash, Type::TEXT), (&upload_id, Type::TEXT)];
     let rows = client.query_typed(SQL, &params).await?;
     let Some(row) = rows.first() else { return Ok(None) };
     let scope = scope_row(row)?;
@@ -262,7 +265,7 @@ pub async fn insert_upload(client: &Client, u: &NewUpload<'_>) -> Result<(), Sto
         ts!(11),
         ", $12)"
     );
-    let params: [(&(dyn ToSql + Sync), Type); 12] = [
+    let params: [Param<'_>; 12] = [
         (&u.id, Type::TEXT),
         (&u.project_id, Type::TEXT),
         (&u.path, Type::TEXT),
@@ -399,7 +402,7 @@ pub async fn complete_upload(
            UNION ALL
            SELECT u.status, NULL, u."fileId", NULL, NULL, NULL, NULL, NULL, NULL FROM u WHERE NOT EXISTS (SELECT 1 FROM f)"#
     );
-    let params: [(&(dyn ToSql + Sync), Type); 7] = [
+    let params: [Param<'_>; 7] = [
         (&upload_id, Type::TEXT),
         (&obj.file_id, Type::TEXT),
         (&obj.filename, Type::TEXT),

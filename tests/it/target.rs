@@ -57,7 +57,8 @@ impl Resp {
 }
 
 enum Kind {
-    Native { db: TestDb },
+    // Boxed: a test database handle is much larger than a URL.
+    Native { db: Box<TestDb> },
     Worker { base_url: String },
 }
 
@@ -78,7 +79,7 @@ impl Target {
     pub async fn native() -> Self {
         let db = pg::fresh_db().await;
         let client = db.connect().await;
-        Self::new(Kind::Native { db }, client)
+        Self::new(Kind::Native { db: Box::new(db) }, client)
     }
 
     /// The wasm Worker under `wrangler dev` (`CARCOSA_TEST_WORKER_URL`), and the database it is
