@@ -18,6 +18,7 @@ use crate::api::{self, MAX_BODY_BYTES};
 use crate::runtime::{AllowedOrigins, Config, FetchError, Level, OutboundRequest, OutboundResponse, Runtime};
 use crate::sigv4::SigningKeyCache;
 use crate::store::StoreError;
+use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
 
 /// The Hyperdrive binding's name in `wrangler.toml`.
@@ -69,6 +70,12 @@ fn config(env: &Env) -> Result<Config, String> {
         .map_err(|_| "the CREDENTIALS_ENCRYPTION_KEY secret is not set".to_owned())?;
     let vault_key = VaultKey::parse(&key.to_string()).map_err(|e| format!("CREDENTIALS_ENCRYPTION_KEY: {e}"))?;
     let mut config = Config::new(vault_key);
+    // Optional: without it, upload tokens are refused and cannot be minted.
+    if let Ok(secret) = env.secret("UPLOAD_TOKEN_SECRET") {
+        let secret =
+            TokenSecret::new(secret.to_string().as_bytes()).map_err(|e| format!("UPLOAD_TOKEN_SECRET: {e}"))?;
+        config.upload_tokens = Some(secret);
+    }
     if let Ok(origins) = env.var("ALLOWED_ORIGINS") {
         config.allowed_origins = AllowedOrigins::parse(&origins.to_string());
     }

@@ -35,6 +35,7 @@ pub mod sigv4;
 pub mod storage;
 pub mod store;
 pub mod timestamp;
+pub mod upload_token;
 pub mod vault;
 
 #[cfg(target_arch = "wasm32")]

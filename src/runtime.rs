@@ -9,6 +9,7 @@ use tokio_postgres::Client;
 
 use crate::sigv4::SigningKeyCache;
 use crate::store::StoreError;
+use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
 
 /// Settings read once per isolate (Worker vars and secrets).
@@ -20,19 +21,22 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// Lifetime of presigned URLs when the caller does not ask for one, in seconds.
     pub default_expiry_secs: u32,
+    /// Signs and verifies upload tokens (`UPLOAD_TOKEN_SECRET`); without it tokens are refused.
+    pub upload_tokens: Option<TokenSecret>,
 }
 
 impl Config {
     /// The default lifetime of presigned URLs: 15 minutes, as the upstream API.
     pub const DEFAULT_EXPIRY_SECS: u32 = 900;
 
-    /// A configuration with defaults for everything but the vault key.
+    /// A configuration with defaults for everything but the vault key, and no upload tokens.
     #[must_use]
     pub fn new(vault_key: VaultKey) -> Self {
         Self {
             vault_key,
             allowed_origins: AllowedOrigins::Any,
             default_expiry_secs: Self::DEFAULT_EXPIRY_SECS,
+            upload_tokens: None,
         }
     }
 }

@@ -1,32 +1,105 @@
-//! Where a request is authenticated: the API key is taken from the headers, checked for shape,
-//! and hashed; the hash is what the database is asked about.
+//! Where a request is authenticated: the credential is taken from the headers and checked before
+//! any database work. An API key is checked for shape and hashed; an upload token is verified
+//! (algorithm, signature, expiry). Either way the key itself is then looked up by `store`, so a
+//! revoked key stops its tokens too.
 
 use bytes::Bytes;
 use http::{header, Request};
 
 use super::ApiError;
 use crate::apikey::{ApiKey, KeyHash};
+use crate::permission::{Permission, PermissionSet};
+use crate::runtime::Runtime;
+use crate::scope::Operation;
+use crate::store::KeyRef;
+use crate::upload_token::{self, TokenError, UploadClaims};
 
-/// The SHA-256 hash of the request's API key, from `Authorization: Bearer …` or `X-API-Key`.
+/// Who is calling.
+#[derive(Debug)]
+pub(super) enum Caller {
+    /// A project API key, by hash.
+    Key(KeyHash),
+    /// An upload token minted from a key.
+    Token(UploadClaims),
+}
+
+impl Caller {
+    /// How `store` finds the caller's key.
+    pub(super) fn key_ref(&self) -> KeyRef<'_> {
+        match self {
+            Self::Key(hash) => KeyRef::Hash(hash.as_str()),
+            Self::Token(c) => KeyRef::Id {
+                key_id: &c.kid,
+                project_id: &c.pid,
+            },
+        }
+    }
+
+    /// The tenant the request acts for: a token bound to a tenant acts only for it.
+    pub(super) fn tenant<'a>(&'a self, requested: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+        let requested = requested.map(str::trim).filter(|t| !t.is_empty());
+        match (self, requested) {
+            (Self::Token(UploadClaims { tnt: Some(bound), .. }), Some(t)) if t != bound => Err(ApiError::bad_request(
+                "tenant_mismatch",
+                "this upload token is bound to another tenant",
+            )),
+            (Self::Token(UploadClaims { tnt: Some(bound), .. }), _) => Ok(Some(bound)),
+            _ => Ok(requested),
+        }
+    }
+
+    /// The tenant a token is bound to, if any.
+    pub(super) fn bound_tenant(&self) -> Option<&str> {
+        match self {
+            Self::Token(claims) => claims.tnt.as_deref(),
+            Self::Key(_) => None,
+        }
+    }
+
+    /// A token carries only some of its key's permissions; the key's own are checked in `scope`.
+    pub(super) fn check(&self, op: Operation) -> Result<(), ApiError> {
+        let Self::Token(claims) = self else { return Ok(()) };
+        let scopes = PermissionSet::from_json(&serde_json::json!(claims.scopes));
+        if scopes.allows_any(op.permissions()) {
+            Ok(())
+        } else {
+            Err(crate::scope::ScopeError::PermissionDenied(op.permissions()[0].as_str()).into())
+        }
+    }
+}
+
+/// The caller, from `Authorization: Bearer …` (an API key or an upload token) or `X-API-Key`.
 ///
-/// Malformed keys are refused here, before any database work, with the same answer as unknown
-/// ones so that probing learns nothing.
-pub(super) fn key_hash(req: &Request<Bytes>) -> Result<KeyHash, ApiError> {
+/// Malformed keys get the same answer as unknown ones, so probing learns nothing.
+pub(super) fn caller<R: Runtime>(rt: &R, req: &Request<Bytes>) -> Result<Caller, ApiError> {
+    let raw = credential(req)?;
+    if upload_token::looks_like_token(raw) {
+        let secret = rt.config().upload_tokens.as_ref().ok_or(ApiError::InvalidCredentials)?;
+        return match upload_token::verify(secret, raw, rt.now_ms()) {
+            Ok(claims) => Ok(Caller::Token(claims)),
+            Err(TokenError::Expired) => Err(ApiError::ExpiredToken),
+            Err(_) => Err(ApiError::InvalidCredentials),
+        };
+    }
+    let key = ApiKey::parse(raw).map_err(|_| ApiError::InvalidCredentials)?;
+    Ok(Caller::Key(key.hash()))
+}
+
+/// The raw credential from the headers; `Authorization` wins over `X-API-Key`.
+fn credential(req: &Request<Bytes>) -> Result<&str, ApiError> {
     let header = |name| {
         req.headers()
             .get(name)
             .map(|v| v.to_str().map_err(|_| ApiError::InvalidCredentials))
     };
-    let raw = match (
+    match (
         header(header::AUTHORIZATION),
         header(header::HeaderName::from_static("x-api-key")),
     ) {
-        (Some(auth), _) => bearer(auth?)?,
-        (None, Some(key)) => key?.trim(),
-        (None, None) => return Err(ApiError::MissingCredentials),
-    };
-    let key = ApiKey::parse(raw).map_err(|_| ApiError::InvalidCredentials)?;
-    Ok(key.hash())
+        (Some(auth), _) => bearer(auth?),
+        (None, Some(key)) => Ok(key?.trim()),
+        (None, None) => Err(ApiError::MissingCredentials),
+    }
 }
 
 fn bearer(value: &str) -> Result<&str, ApiError> {
@@ -35,6 +108,38 @@ fn bearer(value: &str) -> Result<&str, ApiError> {
         return Err(ApiError::InvalidCredentials);
     }
     Ok(token.trim())
+}
+
+/// The grants a new token may carry: those asked for (each must be a permission the key holds),
+/// or by default the key's upload permissions.
+pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[String]>) -> Result<Vec<String>, ApiError> {
+    const DEFAULT: [Permission; 3] = [
+        Permission::UploadsCreate,
+        Permission::UploadsComplete,
+        Permission::FilesRead,
+    ];
+    let scopes: Vec<String> = match requested {
+        Some(list) => {
+            for grant in list {
+                let permission: Permission = grant.parse().map_err(|_| {
+                    ApiError::bad_request("invalid_field", format!("unknown permission {grant:?} in permissions"))
+                })?;
+                if !key.allows(permission) {
+                    return Err(crate::scope::ScopeError::PermissionDenied(permission.as_str()).into());
+                }
+            }
+            list.to_vec()
+        }
+        None => DEFAULT
+            .iter()
+            .filter(|p| key.allows(**p))
+            .map(|p| p.as_str().to_owned())
+            .collect(),
+    };
+    if scopes.is_empty() {
+        return Err(crate::scope::ScopeError::PermissionDenied(Permission::UploadsCreate.as_str()).into());
+    }
+    Ok(scopes)
 }
 
 #[cfg(test)]
@@ -51,37 +156,59 @@ mod tests {
         b.body(Bytes::new()).unwrap()
     }
 
-    fn code(r: Result<KeyHash, ApiError>) -> &'static str {
-        r.map(|_| "ok").unwrap_or_else(|e| e.code())
+    /// What `caller` does for API keys (tokens need the runtime's secret and clock).
+    fn hash_of(r: &Request<Bytes>) -> Result<String, &'static str> {
+        let raw = credential(r).map_err(|e| e.code())?;
+        ApiKey::parse(raw)
+            .map(|k| k.hash().as_str().to_owned())
+            .map_err(|_| "invalid_api_key")
     }
 
     #[test]
     fn keys_come_from_either_header() {
-        let want = ApiKey::parse(KEY).unwrap().hash();
+        let want = ApiKey::parse(KEY).unwrap().hash().as_str().to_owned();
         assert_eq!(
-            key_hash(&req(&[("authorization", &format!("Bearer {KEY}"))]))
-                .unwrap()
-                .as_str(),
-            want.as_str()
+            hash_of(&req(&[("authorization", &format!("Bearer {KEY}"))])),
+            Ok(want.clone())
         );
         assert_eq!(
-            key_hash(&req(&[("authorization", &format!("bearer  {KEY} "))]))
-                .unwrap()
-                .as_str(),
-            want.as_str()
+            hash_of(&req(&[("authorization", &format!("bearer  {KEY} "))])),
+            Ok(want.clone())
         );
-        assert_eq!(key_hash(&req(&[("x-api-key", KEY)])).unwrap().as_str(), want.as_str());
+        assert_eq!(hash_of(&req(&[("x-api-key", KEY)])), Ok(want));
     }
 
     #[test]
     fn missing_and_malformed_keys_are_401s() {
-        assert_eq!(code(key_hash(&req(&[]))), "missing_api_key");
-        assert_eq!(code(key_hash(&req(&[("authorization", KEY)]))), "invalid_api_key");
+        assert_eq!(hash_of(&req(&[])), Err("missing_api_key"));
+        assert_eq!(hash_of(&req(&[("authorization", KEY)])), Err("invalid_api_key"));
         assert_eq!(
-            code(key_hash(&req(&[("authorization", &format!("Basic {KEY}"))]))),
-            "invalid_api_key"
+            hash_of(&req(&[("authorization", &format!("Basic {KEY}"))])),
+            Err("invalid_api_key")
         );
-        assert_eq!(code(key_hash(&req(&[("x-api-key", "carc_short")]))), "invalid_api_key");
-        assert_eq!(code(key_hash(&req(&[("x-api-key", "sk_live_123")]))), "invalid_api_key");
+        assert_eq!(hash_of(&req(&[("x-api-key", "carc_short")])), Err("invalid_api_key"));
+        assert_eq!(hash_of(&req(&[("x-api-key", "sk_live_123")])), Err("invalid_api_key"));
+    }
+
+    #[test]
+    fn token_scopes_are_a_subset_of_the_key() {
+        let key = PermissionSet::from_json(&serde_json::json!(["uploads:create", "files:read"]));
+        assert_eq!(token_scopes(&key, None).unwrap(), ["uploads:create", "files:read"]);
+        assert_eq!(
+            token_scopes(&key, Some(&["files:read".into()])).unwrap(),
+            ["files:read"]
+        );
+        assert_eq!(
+            token_scopes(&key, Some(&["uploads:complete".into()]))
+                .unwrap_err()
+                .code(),
+            "permission_denied"
+        );
+        assert_eq!(
+            token_scopes(&key, Some(&["nope".into()])).unwrap_err().code(),
+            "invalid_field"
+        );
+        let reader = PermissionSet::from_json(&serde_json::json!(["projects:read"]));
+        assert_eq!(token_scopes(&reader, None).unwrap_err().code(), "permission_denied");
     }
 }

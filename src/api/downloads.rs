@@ -32,13 +32,14 @@ pub async fn presign<R: Runtime>(
     req: &Request<Bytes>,
     deferred: &mut Vec<Deferred>,
 ) -> Result<Response<Bytes>, ApiError> {
-    let key_hash = auth::key_hash(req)?;
+    let caller = auth::caller(rt, req)?;
+    caller.check(Operation::Download)?;
     let body: PresignDownload = json::parse(req)?;
     let expiry = signing::expiry(rt, body.expires_in)?;
-    let tenant = body.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let tenant = caller.tenant(body.tenant.as_deref())?;
 
     let db = rt.db().await?;
-    let row = store::resolve_scope(db, key_hash.as_str(), tenant)
+    let row = store::resolve_scope(db, caller.key_ref(), tenant)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
     let now_ms = rt.now_ms();

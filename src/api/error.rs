@@ -21,9 +21,15 @@ pub enum ApiError {
     /// No API key was sent.
     #[error("an API key is required: send `Authorization: Bearer carc_…` or `X-API-Key: carc_…`")]
     MissingCredentials,
-    /// The key is malformed, unknown or revoked (deliberately not told apart).
-    #[error("the API key is invalid or revoked")]
+    /// The key or token is malformed, unknown or revoked (deliberately not told apart).
+    #[error("the API key or upload token is invalid or revoked")]
     InvalidCredentials,
+    /// The upload token's `exp` has passed.
+    #[error("the upload token has expired; mint a new one")]
+    ExpiredToken,
+    /// The route needs an API key, not an upload token.
+    #[error("this route needs an API key; upload tokens cannot be used here")]
+    ApiKeyRequired,
     /// The request body is not what the route takes.
     #[error("{message}")]
     BadRequest {
@@ -91,7 +97,8 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::BadRequest { .. } => 400,
-            Self::MissingCredentials | Self::InvalidCredentials => 401,
+            Self::MissingCredentials | Self::InvalidCredentials | Self::ExpiredToken => 401,
+            Self::ApiKeyRequired => 403,
             Self::NotFound | Self::UploadNotFound => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::Conflict { .. } => 409,
@@ -120,6 +127,8 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::MissingCredentials => "missing_api_key",
             Self::InvalidCredentials => "invalid_api_key",
+            Self::ExpiredToken => "upload_token_expired",
+            Self::ApiKeyRequired => "api_key_required",
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::BodyTooLarge(_) => "body_too_large",
             Self::FileTooLarge(_) => "file_too_large",

@@ -7,6 +7,7 @@
 //! | `POST /v1/uploads`                  | [`uploads::presign`]       | `uploads:create` or `uploads:init` |
 //! | `POST /v1/uploads/{id}/complete`    | [`uploads::complete`]      | `uploads:complete`               |
 //! | `POST /v1/downloads`                | [`downloads::presign`]     | `files:read`                     |
+//! | `POST /v1/tokens`                   | [`tokens::mint`]           | an API key (not a token)         |
 //!
 //! Statuses are chosen only in [`ApiError::status`]. Work the response does not need is returned as
 //! [`Deferred`] items for the caller to run after responding.
@@ -17,6 +18,7 @@ pub mod downloads;
 mod error;
 mod json;
 mod signing;
+pub mod tokens;
 pub mod uploads;
 
 use bytes::Bytes;
@@ -92,6 +94,10 @@ async fn route<R: Runtime>(
             Method::POST => uploads::complete(rt, req, id, deferred).await,
             _ => Err(ApiError::MethodNotAllowed("POST")),
         },
+        ["v1", "tokens"] => match *method {
+            Method::POST => tokens::mint(rt, req, deferred).await,
+            _ => Err(ApiError::MethodNotAllowed("POST")),
+        },
         ["v1", "downloads"] => match *method {
             Method::POST => downloads::presign(rt, req, deferred).await,
             _ => Err(ApiError::MethodNotAllowed("POST")),
@@ -131,7 +137,10 @@ fn error_response<R: Runtime>(rt: &R, e: &ApiError) -> Response<Bytes> {
     if let ApiError::MethodNotAllowed(allow) = e {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
-    if matches!(e, ApiError::MissingCredentials | ApiError::InvalidCredentials) {
+    if matches!(
+        e,
+        ApiError::MissingCredentials | ApiError::InvalidCredentials | ApiError::ExpiredToken
+    ) {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response

@@ -53,7 +53,8 @@ pub async fn presign<R: Runtime>(
     req: &Request<Bytes>,
     deferred: &mut Vec<Deferred>,
 ) -> Result<Response<Bytes>, ApiError> {
-    let key_hash = auth::key_hash(req)?;
+    let caller = auth::caller(rt, req)?;
+    caller.check(Operation::Upload)?;
     let body: PresignUpload = json::parse(req)?;
     let filename = validate_filename(&body.filename)?;
     let content_type = body.content_type.as_deref().map(validate_content_type).transpose()?;
@@ -71,10 +72,10 @@ pub async fn presign<R: Runtime>(
         ));
     }
     let expiry = signing::expiry(rt, body.expires_in)?;
-    let tenant = body.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let tenant = caller.tenant(body.tenant.as_deref())?;
 
     let db = rt.db().await?;
-    let row = store::resolve_scope(db, key_hash.as_str(), tenant)
+    let row = store::resolve_scope(db, caller.key_ref(), tenant)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
     let now_ms = rt.now_ms();
@@ -143,16 +144,24 @@ pub async fn complete<R: Runtime>(
     upload_id: &str,
     deferred: &mut Vec<Deferred>,
 ) -> Result<Response<Bytes>, ApiError> {
-    let key_hash = auth::key_hash(req)?;
+    let caller = auth::caller(rt, req)?;
+    caller.check(Operation::Complete)?;
     if !ids::looks_like_id(upload_id) {
         return Err(ApiError::UploadNotFound);
     }
     let db = rt.db().await?;
-    let (row, upload) = store::resolve_upload(db, key_hash.as_str(), upload_id)
+    let (row, upload) = store::resolve_upload(db, caller.key_ref(), upload_id)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
     let now_ms = rt.now_ms();
     let tenant = row.tenant.as_ref().map(|t| t.slug.clone());
+    if caller
+        .bound_tenant()
+        .is_some_and(|bound| tenant.as_deref() != Some(bound))
+    {
+        // A tenant-bound token sees only that tenant's uploads.
+        return Err(ApiError::UploadNotFound);
+    }
     let scope = scope::authorize(&row, Operation::Complete, tenant.as_deref(), now_ms)?;
     deferred.push(Deferred::TouchApiKey {
         key_id: scope.key_id.clone(),
@@ -263,7 +272,7 @@ fn completed_response(upload_id: &str, file: &store::FileRow) -> Response<Bytes>
     )
 }
 
-fn new_id<R: Runtime>(rt: &R) -> Result<String, ApiError> {
+pub(super) fn new_id<R: Runtime>(rt: &R) -> Result<String, ApiError> {
     let mut random = [0u8; ids::ID_RANDOM_BYTES];
     rt.fill_random(&mut random)
         .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;

@@ -124,32 +124,82 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
     })
 }
 
-/// Resolves a live key (by SHA-256 hex) to its whole scope in one statement: key → project → team
-/// → organisation → the project's bucket → the team's share of it → the named tenant.
+/// How a request names its API key: by the SHA-256 hex of the key itself, or (for upload tokens)
+/// by the key's id and project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRef<'a> {
+    /// `"ApiKey"."keyHash"`.
+    Hash(&'a str),
+    /// `"ApiKey"."id"` within `"projectId"`.
+    Id {
+        /// The key's id.
+        key_id: &'a str,
+        /// Its project's id.
+        project_id: &'a str,
+    },
+}
+
+/// `WHERE` conditions selecting a live key by [`KeyRef`]; `$1` is the hash or id, `$3` the project.
+macro_rules! key_where {
+    (hash) => {
+        r#" WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL LIMIT 1"#
+    };
+    (id) => {
+        r#" WHERE k.id = $1 AND k."projectId" = $3 AND k."revokedAt" IS NULL LIMIT 1"#
+    };
+}
+
+/// Runs one of a pair of statements that differ only in [`key_where`]; `$2` is `second`.
+async fn query_by_key(
+    client: &Client,
+    by_hash: &str,
+    by_id: &str,
+    key: KeyRef<'_>,
+    second: Option<&str>,
+) -> Result<Vec<Row>, StoreError> {
+    let rows = match key {
+        KeyRef::Hash(hash) => {
+            let params: [Param<'_>; 2] = [(&hash, Type::TEXT), (&second, Type::TEXT)];
+            client.query_typed(by_hash, &params).await?
+        }
+        KeyRef::Id { key_id, project_id } => {
+            let params: [Param<'_>; 3] = [(&key_id, Type::TEXT), (&second, Type::TEXT), (&project_id, Type::TEXT)];
+            client.query_typed(by_id, &params).await?
+        }
+    };
+    Ok(rows)
+}
+
+/// The statement of [`resolve_scope`], up to its `WHERE`.
+macro_rules! scope_sql {
+    ($by:tt) => {
+        concat!(
+            "SELECT ",
+            scope_columns!(),
+            r#" FROM "ApiKey" k
+                JOIN "Project" p ON p.id = k."projectId"
+                JOIN "Bucket" b ON b.id = p."bucketId" "#,
+            scope_joins!(),
+            r#" LEFT JOIN "Tenant" tn ON tn."projectId" = p.id AND tn.slug = $2"#,
+            key_where!($by)
+        )
+    };
+}
+
+/// Resolves a live key to its whole scope in one statement: key → project → team →
+/// organisation → the project's bucket → the team's share of it → the named tenant.
 ///
-/// Returns `None` when no unrevoked key has that hash. Expiry is left to [`crate::scope`], so that
-/// an expired key can be told apart from an unknown one.
+/// Returns `None` when no unrevoked key matches. Expiry is left to [`crate::scope`], so that an
+/// expired key can be told apart from an unknown one.
 ///
 /// # Errors
 /// [`StoreError`] when the statement fails.
 pub async fn resolve_scope(
     client: &Client,
-    key_hash: &str,
+    key: KeyRef<'_>,
     tenant_slug: Option<&str>,
 ) -> Result<Option<ScopeRow>, StoreError> {
-    const SQL: &str = concat!(
-        "SELECT ",
-        scope_columns!(),
-        r#" FROM "ApiKey" k
-            JOIN "Project" p ON p.id = k."projectId"
-            JOIN "Bucket" b ON b.id = p."bucketId" "#,
-        scope_joins!(),
-        r#" LEFT JOIN "Tenant" tn ON tn."projectId" = p.id AND tn.slug = $2
-            WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL
-            LIMIT 1"#
-    );
-    let params: [Param<'_>; 2] = [(&key_hash, Type::TEXT), (&tenant_slug, Type::TEXT)];
-    let rows = client.query_typed(SQL, &params).await?;
+    let rows = query_by_key(client, scope_sql!(hash), scope_sql!(id), key, tenant_slug).await?;
     rows.first().map(scope_row).transpose()
 }
 
@@ -174,6 +224,24 @@ pub struct UploadRow {
     pub file_id: Option<String>,
 }
 
+/// The statement of [`resolve_upload`], up to its `WHERE`.
+macro_rules! upload_sql {
+    ($by:tt) => {
+        concat!(
+            "SELECT ",
+            scope_columns!(),
+            r#", u.id, u.status, u.path, u.size, u."contentType", u.filename, u.metadata, u."fileId"
+                FROM "ApiKey" k
+                JOIN "Project" p ON p.id = k."projectId"
+                LEFT JOIN "Upload" u ON u.id = $2 AND u."projectId" = p.id
+                JOIN "Bucket" b ON b.id = COALESCE(u."bucketId", p."bucketId") "#,
+            scope_joins!(),
+            r#" LEFT JOIN "Tenant" tn ON tn.id = u."tenantId""#,
+            key_where!($by)
+        )
+    };
+}
+
 /// Resolves a live key and one of its project's uploads in one statement. The bucket is the one
 /// the upload was signed for (the project's, for uploads recorded without one), and the tenant is
 /// the upload's.
@@ -185,24 +253,10 @@ pub struct UploadRow {
 /// [`StoreError`] when the statement fails.
 pub async fn resolve_upload(
     client: &Client,
-    key_hash: &str,
+    key: KeyRef<'_>,
     upload_id: &str,
 ) -> Result<Option<(ScopeRow, Option<UploadRow>)>, StoreError> {
-    const SQL: &str = concat!(
-        "SELECT ",
-        scope_columns!(),
-        r#", u.id, u.status, u.path, u.size, u."contentType", u.filename, u.metadata, u."fileId"
-            FROM "ApiKey" k
-            JOIN "Project" p ON p.id = k."projectId"
-            LEFT JOIN "Upload" u ON u.id = $2 AND u."projectId" = p.id
-            JOIN "Bucket" b ON b.id = COALESCE(u."bucketId", p."bucketId") "#,
-        scope_joins!(),
-        r#" LEFT JOIN "Tenant" tn ON tn.id = u."tenantId"
-            WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL
-            LIMIT 1"#
-    );
-    let params: [Param<'_>; 2] = [(&key_hash, Type::TEXT), (&upload_id, Type::TEXT)];
-    let rows = client.query_typed(SQL, &params).await?;
+    let rows = query_by_key(client, upload_sql!(hash), upload_sql!(id), key, Some(upload_id)).await?;
     let Some(row) = rows.first() else { return Ok(None) };
     let scope = scope_row(row)?;
     let c = SCOPE_COLUMNS;

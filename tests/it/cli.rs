@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use carcosa_edge::scope::{authorize, Operation};
 use carcosa_edge::store::migrate::MIGRATIONS;
-use carcosa_edge::store::resolve_scope;
+use carcosa_edge::store::{resolve_scope, KeyRef};
 use carcosa_edge::vault::VaultKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -360,7 +360,7 @@ async fn provisions_an_organization_through_to_a_revoked_key() {
     let standard_raw = s(&standard["apiKey"]).to_owned();
     assert_eq!(standard["key"]["permissions"].as_array().unwrap().len(), 9);
     assert_ne!(standard_raw, raw);
-    let scope = resolve_scope(c, &sha256_hex(&standard_raw), Some("blue"))
+    let scope = resolve_scope(c, KeyRef::Hash(&sha256_hex(&standard_raw)), Some("blue"))
         .await
         .unwrap()
         .expect("edge finds the key");
@@ -395,7 +395,7 @@ async fn provisions_an_organization_through_to_a_revoked_key() {
     assert_eq!(again["alreadyRevoked"], true);
     assert_eq!(again["key"]["revokedAt"], revoked_at);
     assert!(
-        resolve_scope(c, &sha256_hex(&standard_raw), None)
+        resolve_scope(c, KeyRef::Hash(&sha256_hex(&standard_raw)), None)
             .await
             .unwrap()
             .is_none(),
@@ -609,7 +609,10 @@ async fn demo_is_idempotent_except_for_its_new_key() {
         .get(0);
     assert_eq!(vault().decrypt(&stored).unwrap().as_str(), "rotated-secret");
     for key in [key1, key2] {
-        let scope = resolve_scope(c, &sha256_hex(key), None).await.unwrap().unwrap();
+        let scope = resolve_scope(c, KeyRef::Hash(&sha256_hex(key)), None)
+            .await
+            .unwrap()
+            .unwrap();
         let allowed = authorize(&scope, Operation::Upload, None, now_ms()).unwrap();
         assert_eq!(allowed.prefix.as_str(), "demo/default/demo");
         assert_eq!(allowed.bucket.endpoint.as_deref(), Some("http://127.0.0.1:9100"));

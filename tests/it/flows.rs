@@ -36,6 +36,7 @@ scenarios!(
     storage_unreachable_during_complete,
     downloads_stay_in_scope,
     bad_input,
+    upload_tokens,
 );
 
 /// Sends bytes to a presigned URL with the headers the presign response named.
@@ -605,4 +606,77 @@ async fn bad_input(t: &Target) {
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(upload_status(t, &r.s("uploadId")).await, "initiated");
+}
+
+async fn upload_tokens(t: &Target) {
+    let w = World::with(
+        t,
+        Setup {
+            multi_tenant: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    p::create_tenant(&t.db, &w.project.id, "blue", None, crate::world::now_ms())
+        .await
+        .unwrap();
+    p::create_tenant(&t.db, &w.project.id, "red", None, crate::world::now_ms())
+        .await
+        .unwrap();
+    let minted = t
+        .post("/v1/tokens", &w.key, &json!({"tenant": "blue", "expiresIn": 120}))
+        .await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    assert_eq!(
+        minted.body["permissions"],
+        json!(["uploads:create", "uploads:complete", "files:read"])
+    );
+    let token = minted.s("token");
+    assert!(!token.contains(&w.key));
+
+    // The token works where the key would, bound to its tenant.
+    let r = presign(t, &token, json!({"filename": "t.txt", "size": 2})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.s("key").contains("/tenants/blue/"), "{}", r.s("key"));
+    assert_eq!(put(&r.s("url"), &r.body["headers"], b"ok").await.0, 200);
+    assert_eq!(complete(t, &token, &r.s("uploadId")).await.status, 200);
+    let other = presign(t, &token, json!({"filename": "t.txt", "tenant": "red"})).await;
+    assert_eq!((other.status, other.code()), (400, "tenant_mismatch"));
+    let red = presign(t, &w.key, json!({"filename": "r.txt", "tenant": "red"})).await;
+    let cross = complete(t, &token, &red.s("uploadId")).await;
+    assert_eq!((cross.status, cross.code()), (404, "upload_not_found"));
+
+    // Tokens carry only what they were minted with, and cannot mint more tokens.
+    let narrow = t
+        .post(
+            "/v1/tokens",
+            &w.key,
+            &json!({"permissions": ["uploads:create"], "tenant": "blue"}),
+        )
+        .await;
+    assert_eq!(narrow.status, 201, "{}", narrow.body);
+    let r = presign(t, &narrow.s("token"), json!({"filename": "n.txt"})).await;
+    let c = complete(t, &narrow.s("token"), &r.s("uploadId")).await;
+    assert_eq!((c.status, c.code()), (403, "permission_denied"));
+    let again = t.post("/v1/tokens", &token, &json!({})).await;
+    assert_eq!((again.status, again.code()), (403, "api_key_required"));
+    let reader = w.key_with(t, &["files:read"]).await;
+    let wider = t
+        .post("/v1/tokens", &reader, &json!({"permissions": ["uploads:create"]}))
+        .await;
+    assert_eq!((wider.status, wider.code()), (403, "permission_denied"));
+    let bad = t.post("/v1/tokens", &w.key, &json!({"expiresIn": 3601})).await;
+    assert_eq!((bad.status, bad.code()), (400, "invalid_expiry"));
+
+    // A tampered token is refused; revoking the key revokes its tokens.
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let r = presign(t, &tampered, json!({"filename": "x.txt"})).await;
+    assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
+    p::revoke_api_key(&t.db, &w.key_id, crate::world::now_ms())
+        .await
+        .unwrap();
+    let r = presign(t, &token, json!({"filename": "x.txt"})).await;
+    assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
 }

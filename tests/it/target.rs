@@ -10,6 +10,7 @@ use carcosa_edge::api;
 use carcosa_edge::runtime::{Config, FetchError, Level, OutboundRequest, OutboundResponse, Runtime};
 use carcosa_edge::sigv4::SigningKeyCache;
 use carcosa_edge::store::StoreError;
+use carcosa_edge::upload_token::TokenSecret;
 use carcosa_edge::vault::VaultKey;
 use serde_json::Value;
 use tokio_postgres::{Client, NoTls};
@@ -24,6 +25,18 @@ pub fn vault_key_text() -> String {
         .ok()
         .filter(|k| !k.is_empty())
         .unwrap_or_else(|| "base64:Y2FyY29zYS1lZGdlLXRlc3QtdmF1bHQta2V5LTAwMzI=".to_owned())
+}
+
+/// The configuration of in-process runs; the upload-token secret is `UPLOAD_TOKEN_SECRET` (which
+/// the Worker under test shares) or a fixed one.
+pub fn native_config() -> Config {
+    let mut config = Config::new(VaultKey::parse(&vault_key_text()).unwrap());
+    let secret = std::env::var("UPLOAD_TOKEN_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "carcosa-edge-tests-upload-token-secret".to_owned());
+    config.upload_tokens = Some(TokenSecret::new(secret.as_bytes()).unwrap());
+    config
 }
 
 /// An answer from the API.
@@ -115,7 +128,7 @@ impl Target {
                     req = req.header(*n, *v);
                 }
                 let req = req.body(Bytes::from(body.unwrap_or_default().to_owned())).unwrap();
-                let rt = NativeRuntime::new(&db.url, Config::new(VaultKey::parse(&vault_key_text()).unwrap()));
+                let rt = NativeRuntime::new(&db.url, native_config());
                 let handled = api::handle(&rt, req).await;
                 api::run_deferred(&rt, handled.deferred).await;
                 let (parts, bytes) = handled.response.into_parts();
