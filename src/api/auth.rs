@@ -6,12 +6,12 @@
 use bytes::Bytes;
 use http::{header, Request};
 
-use super::ApiError;
+use super::{ApiError, Deferred};
 use crate::apikey::{ApiKey, KeyHash};
 use crate::permission::{Permission, PermissionSet};
 use crate::runtime::Runtime;
-use crate::scope::Operation;
-use crate::store::KeyRef;
+use crate::scope::{self, Authorized, Operation};
+use crate::store::{self, KeyRef};
 use crate::upload_token::{self, TokenError, UploadClaims};
 
 /// Who is calling.
@@ -63,9 +63,31 @@ impl Caller {
         if scopes.allows_any(op.permissions()) {
             Ok(())
         } else {
-            Err(crate::scope::ScopeError::PermissionDenied(op.permissions()[0].as_str()).into())
+            Err(scope::ScopeError::PermissionDenied(op.permissions()[0].as_str()).into())
         }
     }
+}
+
+/// The caller's scope for `op` (naming `tenant`), resolved in one statement and decided by
+/// [`scope::authorize`], with the time it was decided at. The key's `lastUsedAt` is touched after
+/// the response.
+pub(super) async fn authorize<R: Runtime>(
+    rt: &R,
+    caller: &Caller,
+    op: Operation,
+    tenant: Option<&str>,
+    deferred: &mut Vec<Deferred>,
+) -> Result<(Authorized, i64), ApiError> {
+    let db = rt.db().await?;
+    let row = store::resolve_scope(db, caller.key_ref(), tenant)
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?;
+    let now_ms = rt.now_ms();
+    let scope = scope::authorize(&row, op, tenant, now_ms)?;
+    deferred.push(Deferred::TouchApiKey {
+        key_id: scope.key_id.clone(),
+    });
+    Ok((scope, now_ms))
 }
 
 /// The caller, from `Authorization: Bearer …` (an API key or an upload token) or `X-API-Key`.
@@ -125,7 +147,7 @@ pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[String]>) ->
                     ApiError::bad_request("invalid_field", format!("unknown permission {grant:?} in permissions"))
                 })?;
                 if !key.allows(permission) {
-                    return Err(crate::scope::ScopeError::PermissionDenied(permission.as_str()).into());
+                    return Err(scope::ScopeError::PermissionDenied(permission.as_str()).into());
                 }
             }
             list.to_vec()
@@ -137,7 +159,7 @@ pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[String]>) ->
             .collect(),
     };
     if scopes.is_empty() {
-        return Err(crate::scope::ScopeError::PermissionDenied(Permission::UploadsCreate.as_str()).into());
+        return Err(scope::ScopeError::PermissionDenied(Permission::UploadsCreate.as_str()).into());
     }
     Ok(scopes)
 }

@@ -7,9 +7,8 @@ use serde_json::json;
 
 use super::{auth, json, signing, ApiError, Deferred};
 use crate::runtime::Runtime;
-use crate::scope::{self, Operation};
+use crate::scope::Operation;
 use crate::sigv4::GetObject;
-use crate::store;
 
 /// The body of `POST /v1/downloads`.
 #[derive(Debug, Deserialize)]
@@ -38,15 +37,7 @@ pub async fn presign<R: Runtime>(
     let expiry = signing::expiry(rt, body.expires_in)?;
     let tenant = caller.tenant(body.tenant.as_deref())?;
 
-    let db = rt.db().await?;
-    let row = store::resolve_scope(db, caller.key_ref(), tenant)
-        .await?
-        .ok_or(ApiError::InvalidCredentials)?;
-    let now_ms = rt.now_ms();
-    let scope = scope::authorize(&row, Operation::Download, tenant, now_ms)?;
-    deferred.push(Deferred::TouchApiKey {
-        key_id: scope.key_id.clone(),
-    });
+    let (scope, now_ms) = auth::authorize(rt, &caller, Operation::Download, tenant, deferred).await?;
     let key = scope.prefix.check_key(&body.key)?;
 
     let signable = signing::signable(rt, &scope.bucket)?;

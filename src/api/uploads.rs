@@ -74,15 +74,7 @@ pub async fn presign<R: Runtime>(
     let expiry = signing::expiry(rt, body.expires_in)?;
     let tenant = caller.tenant(body.tenant.as_deref())?;
 
-    let db = rt.db().await?;
-    let row = store::resolve_scope(db, caller.key_ref(), tenant)
-        .await?
-        .ok_or(ApiError::InvalidCredentials)?;
-    let now_ms = rt.now_ms();
-    let scope = scope::authorize(&row, Operation::Upload, tenant, now_ms)?;
-    deferred.push(Deferred::TouchApiKey {
-        key_id: scope.key_id.clone(),
-    });
+    let (scope, now_ms) = auth::authorize(rt, &caller, Operation::Upload, tenant, deferred).await?;
 
     let upload_id = new_id(rt)?;
     let key = scope.prefix.object_key(&upload_id, &filename)?;
@@ -98,7 +90,7 @@ pub async fn presign<R: Runtime>(
     let expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;
 
     store::insert_upload(
-        db,
+        rt.db().await?,
         &NewUpload {
             id: &upload_id,
             project_id: &scope.project_id,
