@@ -19,6 +19,7 @@
 //!
 //! [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -546,19 +547,17 @@ fn validate_object_key(object_key: &str) -> Result<(), PresignError> {
     Ok(())
 }
 
-/// RFC 3986 percent-encoding: unreserved bytes stay, every other UTF-8 byte becomes
-/// `%XX` (uppercase hex), and `/` stays only when `keep_slash`.
+/// RFC 3986 unreserved characters stay; every other UTF-8 byte becomes `%XX` (uppercase hex).
+/// Form encoding (`+` for space, raw `*`, encoded `~`) would not match what S3 computes.
+const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// As [`SIGV4_ENCODE`], keeping `/` between path segments.
+const SIGV4_ENCODE_PATH: &AsciiSet = &SIGV4_ENCODE.remove(b'/');
+
+/// Appends `input` encoded for SigV4, keeping `/` only when `keep_slash`.
 fn encode_into(out: &mut String, input: &str, keep_slash: bool) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in input.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
+    let set = if keep_slash { SIGV4_ENCODE_PATH } else { SIGV4_ENCODE };
+    out.extend(utf8_percent_encode(input, set));
 }
 
 /// Encodes names and values, sorts by encoded name then value, and joins them as
