@@ -30,6 +30,9 @@ pub enum ApiError {
     /// The route needs an API key, not an upload token.
     #[error("this route needs an API key; upload tokens cannot be used here")]
     ApiKeyRequired,
+    /// The project named in the path is not the caller's.
+    #[error("this API key belongs to another project")]
+    ProjectMismatch,
     /// The request body is not what the route takes.
     #[error("{message}")]
     BadRequest {
@@ -98,7 +101,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => 400,
             Self::MissingCredentials | Self::InvalidCredentials | Self::ExpiredToken => 401,
-            Self::ApiKeyRequired => 403,
+            Self::ApiKeyRequired | Self::ProjectMismatch => 403,
             Self::NotFound | Self::UploadNotFound => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::Conflict { .. } => 409,
@@ -129,6 +132,7 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_api_key",
             Self::ExpiredToken => "upload_token_expired",
             Self::ApiKeyRequired => "api_key_required",
+            Self::ProjectMismatch => "project_mismatch",
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::BodyTooLarge(_) => "body_too_large",
             Self::FileTooLarge(_) => "file_too_large",

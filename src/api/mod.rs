@@ -9,10 +9,14 @@
 //! | `POST /v1/downloads`                | [`downloads::presign`]     | `files:read`                     |
 //! | `POST /v1/tokens`                   | [`tokens::mint`]           | an API key (not a token)         |
 //!
+//! The upstream Carcosa SDK's routes, `POST /api/v1/projects/{id}/uploads/init` and `…/confirm`,
+//! are served by [`compat`] on the same code.
+//!
 //! Statuses are chosen only in [`ApiError::status`]. Work the response does not need is returned as
 //! [`Deferred`] items for the caller to run after responding.
 
 mod auth;
+pub mod compat;
 mod cors;
 pub mod downloads;
 mod error;
@@ -96,6 +100,11 @@ async fn route<R: Runtime>(
         },
         ["v1", "tokens"] => match *method {
             Method::POST => tokens::mint(rt, req, deferred).await,
+            _ => Err(ApiError::MethodNotAllowed("POST")),
+        },
+        ["api", "v1", "projects", project, "uploads", action @ ("init" | "confirm")] => match *method {
+            Method::POST if *action == "init" => compat::init(rt, req, project, deferred).await,
+            Method::POST => compat::confirm(rt, req, project, deferred).await,
             _ => Err(ApiError::MethodNotAllowed("POST")),
         },
         ["v1", "downloads"] => match *method {

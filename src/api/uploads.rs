@@ -5,13 +5,14 @@ use http::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{auth, json, signing, ApiError, Deferred};
+use super::auth::{self, Caller};
+use super::{json, signing, ApiError, Deferred};
 use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
 use crate::sigv4::{HeadObject, PutObject};
-use crate::store::{self, Completion, NewUpload, StoredObject};
+use crate::store::{self, Completion, FileRow, NewUpload, StoredObject};
 
 /// S3's limit for one PUT: 5 GiB. Larger files need multipart uploads.
 pub const MAX_SINGLE_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
@@ -56,6 +57,46 @@ pub async fn presign<R: Runtime>(
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Upload)?;
     let body: PresignUpload = json::parse(req)?;
+    let up = presign_upload(rt, &caller, body, None, deferred).await?;
+    let headers: serde_json::Map<String, Value> = up
+        .headers
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect();
+    Ok(json::ok(
+        StatusCode::CREATED,
+        &json!({
+            "uploadId": up.upload_id,
+            "key": up.key,
+            "method": "PUT",
+            "url": up.url,
+            "headers": headers,
+            "expiresIn": up.expires_in,
+            "expiresAt": crate::timestamp::rfc3339(up.expires_at_ms),
+        }),
+    ))
+}
+
+/// A recorded upload and its presigned PUT.
+pub(super) struct PresignedUpload {
+    pub upload_id: String,
+    pub key: String,
+    pub url: String,
+    /// Signed headers the client must send.
+    pub headers: Vec<(String, String)>,
+    pub expires_in: u32,
+    pub expires_at_ms: i64,
+}
+
+/// Validates `body`, resolves the caller's scope (which must be `project_id` when given), records
+/// the `initiated` upload and presigns its PUT.
+pub(super) async fn presign_upload<R: Runtime>(
+    rt: &R,
+    caller: &Caller,
+    body: PresignUpload,
+    project_id: Option<&str>,
+    deferred: &mut Vec<Deferred>,
+) -> Result<PresignedUpload, ApiError> {
     let filename = validate_filename(&body.filename)?;
     let content_type = body.content_type.as_deref().map(validate_content_type).transpose()?;
     if body.size.is_some_and(|s| s > MAX_SINGLE_UPLOAD_BYTES) {
@@ -74,7 +115,10 @@ pub async fn presign<R: Runtime>(
     let expiry = signing::expiry(rt, body.expires_in)?;
     let tenant = caller.tenant(body.tenant.as_deref())?;
 
-    let (scope, now_ms) = auth::authorize(rt, &caller, Operation::Upload, tenant, deferred).await?;
+    let (scope, now_ms) = auth::authorize(rt, caller, Operation::Upload, tenant, deferred).await?;
+    if project_id.is_some_and(|p| p != scope.project_id) {
+        return Err(ApiError::ProjectMismatch);
+    }
 
     let upload_id = new_id(rt)?;
     let key = scope.prefix.object_key(&upload_id, &filename)?;
@@ -107,24 +151,14 @@ pub async fn presign<R: Runtime>(
         },
     )
     .await?;
-
-    let headers: serde_json::Map<String, Value> = presigned
-        .headers
-        .into_iter()
-        .map(|(name, value)| (name, Value::String(value)))
-        .collect();
-    Ok(json::ok(
-        StatusCode::CREATED,
-        &json!({
-            "uploadId": upload_id,
-            "key": key,
-            "method": "PUT",
-            "url": presigned.url,
-            "headers": headers,
-            "expiresIn": expiry.as_secs(),
-            "expiresAt": crate::timestamp::rfc3339(expires_at_ms),
-        }),
-    ))
+    Ok(PresignedUpload {
+        upload_id,
+        key,
+        url: presigned.url,
+        headers: presigned.headers,
+        expires_in: expiry.as_secs(),
+        expires_at_ms,
+    })
 }
 
 /// `POST /v1/uploads/{id}/complete`: checks the object in S3 with the service's own signed HEAD,
@@ -138,6 +172,35 @@ pub async fn complete<R: Runtime>(
 ) -> Result<Response<Bytes>, ApiError> {
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Complete)?;
+    let file = complete_upload(rt, &caller, upload_id, None, deferred).await?;
+    Ok(json::ok(
+        StatusCode::OK,
+        &json!({
+            "uploadId": upload_id,
+            "status": "completed",
+            "file": {
+                "id": file.id,
+                "key": file.path,
+                "filename": file.filename,
+                "size": file.size,
+                "contentType": file.mime_type,
+                "tenantId": file.tenant_id,
+                "uploadedAt": crate::timestamp::rfc3339(file.uploaded_at_ms),
+                "metadata": file.metadata,
+            }
+        }),
+    ))
+}
+
+/// Completes `upload_id` for the caller (whose project must be `project_id` when given) and
+/// returns its file.
+pub(super) async fn complete_upload<R: Runtime>(
+    rt: &R,
+    caller: &Caller,
+    upload_id: &str,
+    project_id: Option<&str>,
+    deferred: &mut Vec<Deferred>,
+) -> Result<FileRow, ApiError> {
     if !ids::looks_like_id(upload_id) {
         return Err(ApiError::UploadNotFound);
     }
@@ -158,6 +221,9 @@ pub async fn complete<R: Runtime>(
     deferred.push(Deferred::TouchApiKey {
         key_id: scope.key_id.clone(),
     });
+    if project_id.is_some_and(|p| p != scope.project_id) {
+        return Err(ApiError::ProjectMismatch);
+    }
     let upload = upload.ok_or(ApiError::UploadNotFound)?;
 
     if upload.status == "completed" {
@@ -165,7 +231,7 @@ pub async fn complete<R: Runtime>(
             Some(id) => store::get_file(db, id).await?,
             None => None,
         } {
-            return Ok(completed_response(&upload.id, &file));
+            return Ok(file);
         }
     }
     if upload.status != "initiated" {
@@ -236,32 +302,12 @@ pub async fn complete<R: Runtime>(
         now_ms,
     };
     match store::complete_upload(db, &upload.id, &stored).await? {
-        Completion::Completed(file) | Completion::AlreadyCompleted(file) => Ok(completed_response(&upload.id, &file)),
+        Completion::Completed(file) | Completion::AlreadyCompleted(file) => Ok(file),
         Completion::NotPending(status) => Err(ApiError::conflict(
             "upload_not_pending",
             format!("the upload is {status}, not pending"),
         )),
     }
-}
-
-fn completed_response(upload_id: &str, file: &store::FileRow) -> Response<Bytes> {
-    json::ok(
-        StatusCode::OK,
-        &json!({
-            "uploadId": upload_id,
-            "status": "completed",
-            "file": {
-                "id": file.id,
-                "key": file.path,
-                "filename": file.filename,
-                "size": file.size,
-                "contentType": file.mime_type,
-                "tenantId": file.tenant_id,
-                "uploadedAt": crate::timestamp::rfc3339(file.uploaded_at_ms),
-                "metadata": file.metadata,
-            }
-        }),
-    )
 }
 
 pub(super) fn new_id<R: Runtime>(rt: &R) -> Result<String, ApiError> {

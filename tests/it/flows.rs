@@ -37,6 +37,7 @@ scenarios!(
     downloads_stay_in_scope,
     bad_input,
     upload_tokens,
+    upstream_sdk_routes,
 );
 
 /// Sends bytes to a presigned URL with the headers the presign response named.
@@ -679,4 +680,65 @@ async fn upload_tokens(t: &Target) {
         .unwrap();
     let r = presign(t, &token, json!({"filename": "x.txt"})).await;
     assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
+}
+
+/// The upstream `@carcosa/sdk` flow: init → PUT with the signed content type → confirm.
+async fn upstream_sdk_routes(t: &Target) {
+    let w = World::new(t).await;
+    let pid = w.project.id.clone();
+    let headers = [("x-api-key", w.key.as_str()), ("content-type", "application/json")];
+    let init_path = format!("/api/v1/projects/{pid}/uploads/init");
+    let body =
+        json!({"projectId": pid, "fileName": "sdk.txt", "contentType": "text/plain", "metadata": {"from": "sdk"}});
+    let init = t.call("POST", &init_path, &headers, Some(&body.to_string())).await;
+    assert_eq!(init.status, 200, "{}", init.body);
+    let upload_url = &init.body["uploadUrl"];
+    assert_eq!(upload_url["method"], "PUT");
+    assert_eq!(upload_url["headers"], json!({"content-type": "text/plain"}));
+    assert!(upload_url["expiresAt"].is_i64(), "epoch milliseconds, as upstream");
+    let path = init.s("path");
+    assert!(
+        path.starts_with(&format!("{}/default/{}/", w.org.slug, w.project.slug)),
+        "{path}"
+    );
+
+    let bytes = b"uploaded by the sdk";
+    let (status, text) = put(upload_url["url"].as_str().unwrap(), &upload_url["headers"], bytes).await;
+    assert_eq!(status, 200, "{text}");
+    let confirm_path = format!("/api/v1/projects/{pid}/uploads/confirm");
+    let confirm_body = json!({"projectId": pid, "uploadId": init.s("uploadId"),
+        "metadata": {"size": 999, "contentType": "image/png", "etag": "forged"}});
+    let confirm = t
+        .call("POST", &confirm_path, &headers, Some(&confirm_body.to_string()))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let file = &confirm.body["file"];
+    // What S3 holds is recorded, not what the client claimed.
+    assert_eq!(
+        (&file["size"], &file["mimeType"]),
+        (&json!(bytes.len()), &json!("text/plain"))
+    );
+    assert_eq!(
+        (&file["path"], &file["projectId"], &file["version"]),
+        (&json!(path), &json!(pid), &json!("v1"))
+    );
+    let again = t
+        .call("POST", &confirm_path, &headers, Some(&confirm_body.to_string()))
+        .await;
+    assert_eq!((again.status, &again.body["file"]["id"]), (200, &file["id"]));
+
+    // The path's project must be the key's.
+    let other = World::new(t).await;
+    let wrong = format!("/api/v1/projects/{}/uploads/init", other.project.id);
+    let r = t.call("POST", &wrong, &headers, Some(&body.to_string())).await;
+    assert_eq!((r.status, r.code()), (403, "project_mismatch"));
+    let r = t
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{}/uploads/confirm", other.project.id),
+            &headers,
+            Some(&confirm_body.to_string()),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (403, "project_mismatch"));
 }
