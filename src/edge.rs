@@ -15,8 +15,9 @@ use worker::{
 };
 
 use crate::api::{self, MAX_BODY_BYTES};
-use crate::runtime::{AllowedOrigins, Config, FetchError, Level, OutboundRequest, OutboundResponse, Runtime};
-use crate::sigv4::SigningKeyCache;
+use crate::runtime::{
+    AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
+};
 use crate::store::StoreError;
 use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
@@ -25,8 +26,8 @@ use crate::vault::VaultKey;
 const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
 
 thread_local! {
-    // Derived SigV4 keys live as long as the isolate: one derivation per (secret, date, region).
-    static SIGNING_KEYS: Rc<RefCell<SigningKeyCache>> = Rc::new(RefCell::new(SigningKeyCache::default()));
+    // Lives as long as the isolate: derived SigV4 keys, throttled lastUsedAt writes.
+    static ISOLATE: Rc<IsolateState> = Rc::new(IsolateState::default());
 }
 
 #[event(start)]
@@ -132,7 +133,7 @@ fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
 struct WorkerRuntime {
     env: Env,
     config: Config,
-    keys: Rc<RefCell<SigningKeyCache>>,
+    isolate: Rc<IsolateState>,
     db: OnceCell<Client>,
     /// Fires when the connection task ends, so [`WorkerRuntime::close`] can wait for it.
     closed: RefCell<Option<oneshot::Receiver<()>>>,
@@ -140,11 +141,11 @@ struct WorkerRuntime {
 
 impl WorkerRuntime {
     fn new(env: Env, config: Config) -> Self {
-        let keys = SIGNING_KEYS.with(Rc::clone);
+        let isolate = ISOLATE.with(Rc::clone);
         Self {
             env,
             config,
-            keys,
+            isolate,
             db: OnceCell::new(),
             closed: RefCell::new(None),
         }
@@ -201,8 +202,8 @@ impl Runtime for WorkerRuntime {
         &self.config
     }
 
-    fn signing_keys(&self) -> &RefCell<SigningKeyCache> {
-        &self.keys
+    fn isolate(&self) -> &IsolateState {
+        &self.isolate
     }
 
     async fn db(&self) -> Result<&Client, StoreError> {

@@ -77,6 +77,42 @@ impl AllowedOrigins {
     }
 }
 
+/// State kept for the life of an isolate (one Worker instance) and shared by its requests. It
+/// holds nothing a request's answer depends on for correctness: losing it costs only work.
+#[derive(Default)]
+pub struct IsolateState {
+    /// Derived signing keys: one derivation per (secret, date, region).
+    pub signing_keys: RefCell<SigningKeyCache>,
+    /// When this isolate last recorded each API key's use.
+    pub key_touches: RefCell<TouchThrottle>,
+}
+
+/// Decides when to write `"ApiKey"."lastUsedAt"` again: at most once a minute per key and
+/// isolate, so a busy key costs no write per request. (The SQL also throttles, across isolates.)
+#[derive(Debug, Default)]
+pub struct TouchThrottle {
+    last: std::collections::HashMap<String, i64>,
+}
+
+impl TouchThrottle {
+    /// How long a recorded use stays fresh.
+    pub const INTERVAL_MS: i64 = 60_000;
+    /// Keys remembered at most; beyond it, the memory is simply cleared.
+    const CAPACITY: usize = 4096;
+
+    /// Whether `key_id`'s use at `now_ms` should be written, remembering it if so.
+    pub fn due(&mut self, key_id: &str, now_ms: i64) -> bool {
+        if self.last.get(key_id).is_some_and(|at| now_ms - at < Self::INTERVAL_MS) {
+            return false;
+        }
+        if self.last.len() >= Self::CAPACITY {
+            self.last.clear();
+        }
+        self.last.insert(key_id.to_owned(), now_ms);
+        true
+    }
+}
+
 /// An HTTP request the service sends (to S3).
 #[derive(Debug, Clone)]
 pub struct OutboundRequest {
@@ -128,8 +164,8 @@ pub trait Runtime {
     /// Settings.
     fn config(&self) -> &Config;
 
-    /// Derived signing keys, kept for the life of the isolate.
-    fn signing_keys(&self) -> &RefCell<SigningKeyCache>;
+    /// State shared by the requests of this isolate.
+    fn isolate(&self) -> &IsolateState;
 
     /// The database connection for this request, opened on first use.
     ///
@@ -152,5 +188,31 @@ pub trait Runtime {
     /// [`getrandom::Error`] when the platform has none.
     fn fill_random(&self, buf: &mut [u8]) -> Result<(), getrandom::Error> {
         getrandom::getrandom(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touches_are_throttled_per_key() {
+        let mut t = TouchThrottle::default();
+        assert!(t.due("a", 0));
+        assert!(!t.due("a", 59_999));
+        assert!(t.due("b", 59_999));
+        assert!(t.due("a", 60_000));
+        assert!(!t.due("a", 60_001));
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(AllowedOrigins::parse(" * "), AllowedOrigins::Any);
+        assert_eq!(AllowedOrigins::parse(""), AllowedOrigins::Any);
+        let list = AllowedOrigins::parse("https://a.example, https://b.example");
+        assert_eq!(list.allow(Some("https://b.example")), Some("https://b.example"));
+        assert_eq!(list.allow(Some("https://c.example")), None);
+        assert_eq!(list.allow(None), None);
+        assert_eq!(AllowedOrigins::Any.allow(None), Some("*"));
     }
 }

@@ -84,10 +84,17 @@ pub(super) async fn authorize<R: Runtime>(
         .ok_or(ApiError::InvalidCredentials)?;
     let now_ms = rt.now_ms();
     let scope = scope::authorize(&row, op, tenant, now_ms)?;
-    deferred.push(Deferred::TouchApiKey {
-        key_id: scope.key_id.clone(),
-    });
+    touch(rt, &scope.key_id, now_ms, deferred);
     Ok((scope, now_ms))
+}
+
+/// Records the key's use after the response, unless this isolate did so within the last minute.
+pub(super) fn touch<R: Runtime>(rt: &R, key_id: &str, now_ms: i64, deferred: &mut Vec<Deferred>) {
+    if rt.isolate().key_touches.borrow_mut().due(key_id, now_ms) {
+        deferred.push(Deferred::TouchApiKey {
+            key_id: key_id.to_owned(),
+        });
+    }
 }
 
 /// The caller, from `Authorization: Bearer …` (an API key or an upload token) or `X-API-Key`.

@@ -32,7 +32,7 @@ pub(super) fn sign<R: Runtime>(
     presign: impl FnOnce(&SigningKey, SigningTime, Expiry) -> Result<Presigned, PresignError>,
 ) -> Result<Presigned, ApiError> {
     let at = SigningTime::from_unix(now_ms.div_euclid(1000)).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut keys = rt.signing_keys().borrow_mut();
+    let mut keys = rt.isolate().signing_keys.borrow_mut();
     let key = keys.get(&target.credentials, at, target.bucket.region());
     // Keys are sanitised and checked before this point, so a refusal here is a bug.
     presign(key, at, expiry).map_err(|e| ApiError::Internal(format!("presign failed: {e}")))

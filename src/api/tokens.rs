@@ -70,9 +70,7 @@ pub async fn mint<R: Runtime>(
     let mut probe = row.clone();
     probe.permissions = crate::permission::PermissionSet::from_json(&json!(["*"]));
     let authorized = scope::authorize(&probe, Operation::Download, tenant, now_ms)?;
-    deferred.push(Deferred::TouchApiKey {
-        key_id: authorized.key_id.clone(),
-    });
+    auth::touch(rt, &authorized.key_id, now_ms, deferred);
 
     let claims = UploadClaims {
         pid: authorized.project_id,

@@ -218,9 +218,7 @@ pub(super) async fn complete_upload<R: Runtime>(
         return Err(ApiError::UploadNotFound);
     }
     let scope = scope::authorize(&row, Operation::Complete, tenant.as_deref(), now_ms)?;
-    deferred.push(Deferred::TouchApiKey {
-        key_id: scope.key_id.clone(),
-    });
+    auth::touch(rt, &scope.key_id, now_ms, deferred);
     if project_id.is_some_and(|p| p != scope.project_id) {
         return Err(ApiError::ProjectMismatch);
     }

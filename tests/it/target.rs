@@ -7,8 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use carcosa_edge::api;
-use carcosa_edge::runtime::{Config, FetchError, Level, OutboundRequest, OutboundResponse, Runtime};
-use carcosa_edge::sigv4::SigningKeyCache;
+use carcosa_edge::runtime::{Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime};
 use carcosa_edge::store::StoreError;
 use carcosa_edge::upload_token::TokenSecret;
 use carcosa_edge::vault::VaultKey;
@@ -196,7 +195,8 @@ fn parse_body(bytes: &[u8]) -> Value {
 pub struct NativeRuntime {
     db_url: String,
     config: Config,
-    keys: RefCell<SigningKeyCache>,
+    /// Fresh per request: in-process runs share nothing, so every use is recorded.
+    isolate: IsolateState,
     db: OnceCell<Client>,
     http: reqwest::Client,
     /// Every line logged, to check that nothing secret is.
@@ -208,7 +208,7 @@ impl NativeRuntime {
         Self {
             db_url: db_url.to_owned(),
             config,
-            keys: RefCell::default(),
+            isolate: IsolateState::default(),
             db: OnceCell::new(),
             http: reqwest::Client::new(),
             logs: RefCell::default(),
@@ -225,8 +225,8 @@ impl Runtime for NativeRuntime {
         &self.config
     }
 
-    fn signing_keys(&self) -> &RefCell<SigningKeyCache> {
-        &self.keys
+    fn isolate(&self) -> &IsolateState {
+        &self.isolate
     }
 
     async fn db(&self) -> Result<&Client, StoreError> {
