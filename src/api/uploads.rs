@@ -122,6 +122,8 @@ pub(super) async fn presign_upload<R: Runtime>(
 
     let upload_id = new_id(rt)?;
     let key = scope.prefix.object_key(&upload_id, &filename)?;
+    // The client's name as given, for display: the key holds the sanitised one.
+    let original_name: String = body.filename.chars().filter(|c| !c.is_control()).collect();
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut put = PutObject::new(&signable.bucket, &signable.credentials, &key);
     if let Some(ct) = content_type {
@@ -141,7 +143,7 @@ pub(super) async fn presign_upload<R: Runtime>(
             path: &key,
             size: body.size.and_then(|s| i64::try_from(s).ok()),
             content_type,
-            filename: body.filename.trim(),
+            filename: original_name.trim(),
             tenant_id: scope.tenant_id.as_deref(),
             api_key_id: &scope.key_id,
             bucket_id: &scope.bucket.id,
