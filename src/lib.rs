@@ -29,6 +29,7 @@ pub mod cli;
 pub mod ids;
 pub mod object_key;
 pub mod permission;
+pub mod post_policy;
 pub mod runtime;
 pub mod scope;
 pub mod sigv4;

@@ -356,6 +356,26 @@ impl SigningKey {
         }
     }
 
+    /// `hex(HMAC-SHA256(key, string_to_sign))` for a string to sign built elsewhere (a POST
+    /// policy), after the scope check that presigning makes.
+    ///
+    /// # Errors
+    ///
+    /// [`PresignError::KeyScopeMismatch`] unless the key is for `credentials`, `at`'s day and
+    /// `region`.
+    pub(crate) fn sign_string(
+        &self,
+        credentials: &Credentials,
+        at: SigningTime,
+        region: &str,
+        string_to_sign: &str,
+    ) -> Result<String, PresignError> {
+        if !self.is_for(credentials.access_key_id(), at, region) {
+            return Err(PresignError::KeyScopeMismatch);
+        }
+        Ok(hex::encode(*hmac_sha256(&*self.key, string_to_sign.as_bytes())))
+    }
+
     fn is_for(&self, access_key_id: &str, at: SigningTime, region: &str) -> bool {
         self.date == at.0.date() && self.region == region && self.access_key_id == access_key_id
     }

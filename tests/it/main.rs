@@ -10,6 +10,7 @@ mod flows;
 mod migrate;
 mod outage;
 mod pg;
+mod post_policy;
 mod s3;
 mod target;
 mod world;
