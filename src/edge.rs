@@ -52,7 +52,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         Ok(request) => request,
         Err(e) => {
             console_error!("unreadable request: {e}");
-            return Response::error("unreadable request", 400);
+            return Response::from_json(&serde_json::json!({
+                "error": "invalid_request",
+                "message": "the request could not be read",
+            }))
+            .map(|r| r.with_status(400));
         }
     };
     let rt = WorkerRuntime::new(env, config);
