@@ -16,6 +16,9 @@
 //! Typical use: build a [`Bucket`] and [`Credentials`] once, take the key from the cache
 //! with `keys.get(&credentials, at, bucket.region())`, then
 //! `PutObject::new(&bucket, &credentials, key).content_type(..).presign(signing_key, at, expiry)`.
+//! A multipart upload presigns each step the same way: [`CreateMultipartUpload`], one
+//! [`UploadPart`] per part, [`ListParts`], then [`CompleteMultipartUpload`] (its body from
+//! [`complete_multipart_body`]) or [`AbortMultipartUpload`].
 //!
 //! [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 
@@ -73,9 +76,17 @@ pub enum PresignError {
     /// non-ASCII characters.
     #[error("invalid signed header {0:?}")]
     InvalidHeader(String),
-    /// A query parameter has an empty name or one starting with `X-Amz-`.
+    /// A query parameter has an empty name, one starting with `X-Amz-`, or one the
+    /// action sets itself (`uploads`, `partNumber`, `uploadId`).
     #[error("invalid query parameter {0:?}")]
     InvalidQueryParam(String),
+    /// A multipart part number is outside 1..=10000.
+    #[error("part number {0} is outside 1..=10000")]
+    InvalidPartNumber(u16),
+    /// The part list of a multipart completion is empty, repeats a part number, or has
+    /// an ETag that XML cannot carry.
+    #[error("invalid part list: {0}")]
+    InvalidParts(&'static str),
     /// The signing key was derived for another access key, day or region.
     #[error("signing key does not match the credentials, day or region")]
     KeyScopeMismatch,
@@ -459,6 +470,8 @@ struct Request<'a> {
     bucket: &'a Bucket,
     credentials: &'a Credentials,
     path: String,
+    /// The action's own query parameters, which `extras` may not repeat.
+    subresource: &'a [(&'static str, String)],
     extras: &'a Extras,
 }
 
@@ -475,10 +488,12 @@ impl Request<'_> {
         let credential = format!("{}/{scope}", self.credentials.access_key_id());
         let (amz_date, expires) = (at.amz_date(), expires.as_secs().to_string());
 
-        let mut params = Vec::with_capacity(self.extras.query.len() + 6);
+        let mut params = Vec::with_capacity(self.subresource.len() + self.extras.query.len() + 6);
+        params.extend(self.subresource.iter().map(|(name, value)| (*name, value.as_str())));
         for (name, value) in &self.extras.query {
             let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"));
-            if name.is_empty() || amz {
+            let taken = self.subresource.iter().any(|(own, _)| own == name);
+            if name.is_empty() || amz || taken {
                 return Err(PresignError::InvalidQueryParam(name.clone()));
             }
             params.push((name.as_str(), value.as_str()));
@@ -624,15 +639,17 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
-/// Defines a presigned action on one object: `new`, `query` and `presign`.
+/// Defines a presigned action on one object: `new` (the object key, then each `$field`),
+/// `query` and `presign`. The parameters the action adds itself come from its [`Subresource`].
 macro_rules! object_action {
-    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+    ($(#[$doc:meta])* $name:ident, $method:ident $(, $field:ident: $ty:ty)*) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name<'a> {
             bucket: &'a Bucket,
             credentials: &'a Credentials,
             object_key: &'a str,
+            $($field: $ty,)*
             extras: Extras,
         }
 
@@ -643,11 +660,13 @@ macro_rules! object_action {
                 bucket: &'a Bucket,
                 credentials: &'a Credentials,
                 object_key: &'a str,
+                $($field: $ty,)*
             ) -> Self {
                 Self {
                     bucket,
                     credentials,
                     object_key,
+                    $($field,)*
                     extras: Extras::default(),
                 }
             }
@@ -665,7 +684,8 @@ macro_rules! object_action {
             /// # Errors
             ///
             /// [`PresignError::InvalidObjectKey`], [`PresignError::InvalidQueryParam`],
-            /// [`PresignError::InvalidHeader`] or [`PresignError::KeyScopeMismatch`].
+            /// [`PresignError::InvalidHeader`], [`PresignError::KeyScopeMismatch`], or (for an
+            /// [`UploadPart`]) [`PresignError::InvalidPartNumber`].
             pub fn presign(
                 &self,
                 key: &SigningKey,
@@ -673,15 +693,57 @@ macro_rules! object_action {
                 expires: Expiry,
             ) -> Result<Presigned, PresignError> {
                 validate_object_key(self.object_key)?;
+                let subresource = self.subresource()?;
                 let request = Request {
                     method: Method::$method,
                     bucket: self.bucket,
                     credentials: self.credentials,
                     path: self.bucket.object_path(self.object_key),
+                    subresource: &subresource,
                     extras: &self.extras,
                 };
                 request.presign(key, at, expires)
             }
+        }
+    };
+}
+
+/// The query parameters that select what an action does to its object (`uploads`,
+/// `uploadId`, ...). They are signed like any other, and [`Extras`] may not repeat them.
+trait Subresource {
+    fn subresource(&self) -> Result<Vec<(&'static str, String)>, PresignError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Adds `header`, and the named shorthands for it, to an action whose request carries
+/// headers the client must then send exactly.
+macro_rules! signed_header_builders {
+    ($name:ident: $($shorthand:ident),*) => {
+        impl $name<'_> {
+            $(signed_header_builders!(@$shorthand);)*
+
+            /// Signs any other header (`content-md5`, `x-amz-meta-*`, ...) that the request
+            /// must then send with this value. Setting a name again replaces its value.
+            #[must_use]
+            pub fn header(mut self, name: &str, value: &str) -> Self {
+                self.extras.headers.insert(name.to_ascii_lowercase(), value.to_owned());
+                self
+            }
+        }
+    };
+    (@content_type) => {
+        /// Signs `content-type`: the request must send exactly this value.
+        #[must_use]
+        pub fn content_type(self, content_type: &str) -> Self {
+            self.header("content-type", content_type)
+        }
+    };
+    (@content_length) => {
+        /// Signs `content-length`: the body must be exactly this many bytes.
+        #[must_use]
+        pub fn content_length(self, length: u64) -> Self {
+            self.header("content-length", &length.to_string())
         }
     };
 }
@@ -695,31 +757,142 @@ object_action!(
     HeadObject, HEAD
 );
 object_action!(
-    /// Presigned `PutObject`: upload a whole object (with `partNumber` and `uploadId`
-    /// query parameters, one part of a multipart upload).
+    /// Presigned `PutObject`: upload a whole object (one part of a multipart upload is
+    /// an [`UploadPart`]).
     PutObject, PUT
 );
+signed_header_builders!(PutObject: content_type, content_length);
 
-impl PutObject<'_> {
-    /// Signs `content-type`: the upload must send exactly this value.
-    #[must_use]
-    pub fn content_type(self, content_type: &str) -> Self {
-        self.header("content-type", content_type)
-    }
+object_action!(
+    /// Presigned [`CreateMultipartUpload`][spec]: `POST ?uploads` starts a multipart upload,
+    /// answered with XML carrying its `<UploadId>`.
+    ///
+    /// Content type and metadata (`x-amz-meta-*`) of the final object are set here, not on
+    /// the parts; sign `content-type` only if the client sends exactly that value.
+    ///
+    /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
+    CreateMultipartUpload, POST
+);
+signed_header_builders!(CreateMultipartUpload: content_type);
 
-    /// Signs `content-length`: the upload must be exactly this many bytes.
-    #[must_use]
-    pub fn content_length(self, length: u64) -> Self {
-        self.header("content-length", &length.to_string())
-    }
+object_action!(
+    /// Presigned [`UploadPart`][spec]: `PUT ?partNumber=N&uploadId=ID` uploads part
+    /// `part_number` (1..=10000) of upload `upload_id`. S3 answers with the part's `ETag`
+    /// header, which [`complete_multipart_body`] needs; every part but the last must be at
+    /// least 5 MiB.
+    ///
+    /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
+    UploadPart, PUT, part_number: u16, upload_id: &'a str
+);
+signed_header_builders!(UploadPart: content_length);
 
-    /// Signs any other header (`content-md5`, `x-amz-meta-*`, ...) that the upload
-    /// must then send with this value. Setting a name again replaces its value.
-    #[must_use]
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.extras.headers.insert(name.to_ascii_lowercase(), value.to_owned());
-        self
+object_action!(
+    /// Presigned [`CompleteMultipartUpload`][spec]: `POST ?uploadId=ID` with the body from
+    /// [`complete_multipart_body`] assembles the parts into the object.
+    ///
+    /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+    CompleteMultipartUpload, POST, upload_id: &'a str
+);
+object_action!(
+    /// Presigned [`AbortMultipartUpload`][spec]: `DELETE ?uploadId=ID` discards the upload
+    /// and its parts.
+    ///
+    /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html
+    AbortMultipartUpload, DELETE, upload_id: &'a str
+);
+object_action!(
+    /// Presigned [`ListParts`][spec]: `GET ?uploadId=ID` lists the parts uploaded so far.
+    /// Page with `.query("max-parts", ..)` and `.query("part-number-marker", ..)`.
+    ///
+    /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html
+    ListParts, GET, upload_id: &'a str
+);
+
+impl Subresource for GetObject<'_> {}
+impl Subresource for HeadObject<'_> {}
+impl Subresource for PutObject<'_> {}
+
+impl Subresource for CreateMultipartUpload<'_> {
+    fn subresource(&self) -> Result<Vec<(&'static str, String)>, PresignError> {
+        Ok(vec![("uploads", String::new())])
     }
+}
+
+impl Subresource for UploadPart<'_> {
+    fn subresource(&self) -> Result<Vec<(&'static str, String)>, PresignError> {
+        let part_number = valid_part_number(self.part_number)?.to_string();
+        Ok(vec![
+            ("partNumber", part_number),
+            ("uploadId", self.upload_id.to_owned()),
+        ])
+    }
+}
+
+/// Actions on an upload in progress name it by `uploadId` alone.
+macro_rules! upload_id_subresource {
+    ($($name:ident),*) => {$(
+        impl Subresource for $name<'_> {
+            fn subresource(&self) -> Result<Vec<(&'static str, String)>, PresignError> {
+                Ok(vec![("uploadId", self.upload_id.to_owned())])
+            }
+        }
+    )*};
+}
+upload_id_subresource!(CompleteMultipartUpload, AbortMultipartUpload, ListParts);
+
+/// S3's part numbers.
+const PART_NUMBERS: std::ops::RangeInclusive<u16> = 1..=10_000;
+
+fn valid_part_number(part_number: u16) -> Result<u16, PresignError> {
+    if PART_NUMBERS.contains(&part_number) {
+        Ok(part_number)
+    } else {
+        Err(PresignError::InvalidPartNumber(part_number))
+    }
+}
+
+/// The XML body of a [`CompleteMultipartUpload`]: each `(part number, ETag)`, in part-number
+/// order whatever the order given, as
+/// `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"…"</ETag></Part>…</CompleteMultipartUpload>`.
+///
+/// ETags go in as given (S3's have their double quotes, which stay): only `&`, `<` and `>`
+/// are escaped.
+///
+/// # Errors
+///
+/// [`PresignError::InvalidParts`] when `parts` is empty, repeats a part number, or has an
+/// ETag with a control character (which XML cannot carry); [`PresignError::InvalidPartNumber`]
+/// for a number outside 1..=10000.
+pub fn complete_multipart_body(parts: &[(u16, &str)]) -> Result<String, PresignError> {
+    if parts.is_empty() {
+        return Err(PresignError::InvalidParts("no parts"));
+    }
+    let mut sorted = parts.to_vec();
+    sorted.sort_unstable_by_key(|&(number, _)| number);
+    if sorted.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return Err(PresignError::InvalidParts("a part number is repeated"));
+    }
+    let mut body = String::from("<CompleteMultipartUpload>");
+    for (number, etag) in sorted {
+        let number = valid_part_number(number)?;
+        if etag.chars().any(char::is_control) {
+            return Err(PresignError::InvalidParts("an ETag has a control character"));
+        }
+        body.push_str("<Part><PartNumber>");
+        body.push_str(&number.to_string());
+        body.push_str("</PartNumber><ETag>");
+        for c in etag.chars() {
+            match c {
+                '&' => body.push_str("&amp;"),
+                '<' => body.push_str("&lt;"),
+                '>' => body.push_str("&gt;"),
+                c => body.push(c),
+            }
+        }
+        body.push_str("</ETag></Part>");
+    }
+    body.push_str("</CompleteMultipartUpload>");
+    Ok(body)
 }
 
 /// Presigned `CreateBucket`: `PUT` on the bucket URL.
@@ -747,6 +920,7 @@ impl<'a> CreateBucket<'a> {
             bucket: self.bucket,
             credentials: self.credentials,
             path: self.bucket.object_path(""),
+            subresource: &[],
             extras: &Extras::default(),
         };
         request.presign(key, at, expires)
@@ -840,6 +1014,7 @@ mod tests {
             bucket,
             credentials,
             path,
+            subresource: &[],
             extras,
         };
         let (query, headers, sts) = request.canonicalise(at(0), day()).unwrap();
@@ -1128,6 +1303,162 @@ mod tests {
             reference.update(b"message");
             let expected: [u8; 32] = reference.finalize().into_bytes().into();
             assert_eq!(*hmac_sha256(&key, b"message"), expected, "{len}");
+        }
+    }
+
+    /// An upload id with every character class AWS upload ids use.
+    const UPLOAD_ID: &str = "VXBsb2FkIElE~.-_+/==";
+
+    /// Signatures from botocore 1.43 `generate_presigned_url` (path style, 900 s, the AWS
+    /// example credentials, `botocore.auth.get_current_datetime` fixed at 2013-05-24T00:00:00Z).
+    #[test]
+    fn multipart_actions_match_botocore() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let (object, expires) = ("dir/a b.bin", Expiry::from_secs(900).unwrap());
+        let sign = |signed: Signed| signed.unwrap();
+        let cases = [
+            (
+                sign(CreateMultipartUpload::new(&bucket, &creds, object).presign(&key, at(0), expires)),
+                Method::POST,
+                "16f5c9d91c5a708ad5cf9abbe8f23263f01054b3505c56c16958b78aedbf54b1",
+            ),
+            (
+                sign(UploadPart::new(&bucket, &creds, object, 7, UPLOAD_ID).presign(&key, at(0), expires)),
+                Method::PUT,
+                "c0c123812ec4baf00492107d1abbbadeb9410196452caef6c515a6622312c149",
+            ),
+            (
+                sign(CompleteMultipartUpload::new(&bucket, &creds, object, UPLOAD_ID).presign(&key, at(0), expires)),
+                Method::POST,
+                "dd9699c3a9669868360e1e21a1639ef85fe486f0029b8401d150e63285d4be27",
+            ),
+            (
+                sign(AbortMultipartUpload::new(&bucket, &creds, object, UPLOAD_ID).presign(&key, at(0), expires)),
+                Method::DELETE,
+                "fa0f857ec24a8e462c4fd9a156cc8159513c01a07ad18528a668c4e85515396d",
+            ),
+            (
+                sign(
+                    ListParts::new(&bucket, &creds, object, UPLOAD_ID)
+                        .query("part-number-marker", "1")
+                        .query("max-parts", "2")
+                        .presign(&key, at(0), expires),
+                ),
+                Method::GET,
+                "d343f70f941b8389477b3c8d220fee4baf45ce5d98b039985348bea2299c21b5",
+            ),
+        ];
+        for (got, method, sig) in cases {
+            assert_eq!((&got.method, signature(&got)), (&method, sig), "{}", got.url);
+            assert!(got
+                .url
+                .starts_with("http://127.0.0.1:9000/uploads/dir/a%20b.bin?X-Amz-Algorithm="));
+            assert!(got.headers.is_empty());
+        }
+    }
+
+    /// rusty-s3's `UploadPart` test: the AWS example inputs with part 1 of upload `abcd`.
+    #[test]
+    fn upload_part_aws_example() {
+        let (bucket, creds) = (bucket(VirtualHost), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let got = UploadPart::new(&bucket, &creds, "test.txt", 1, "abcd").presign(&key, at(0), day());
+        let sig = "d2ed12e1e116c88a79cd6d1726f5fe75c99db8a0292ba000f97ecc309a9303f8";
+        let url = format!("https://{AWS_HOST}/test.txt?{AWS_QUERY}&partNumber=1&uploadId=abcd&X-Amz-Signature={sig}");
+        assert_eq!(got.map(|p| (p.method, p.url)), Ok((Method::PUT, url)));
+    }
+
+    #[test]
+    fn multipart_query_is_canonical() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let query = |signed: Signed| {
+            let url = signed.unwrap().url;
+            let (_, query) = url.split_once("&X-Amz-SignedHeaders=host&").unwrap();
+            query.rsplit_once("&X-Amz-Signature=").unwrap().0.to_owned()
+        };
+
+        let create = CreateMultipartUpload::new(&bucket, &creds, "k");
+        assert_eq!(query(create.presign(&key, at(0), day())), "uploads=");
+        let part = UploadPart::new(&bucket, &creds, "k", 10_000, UPLOAD_ID).presign(&key, at(0), day());
+        assert_eq!(query(part), "partNumber=10000&uploadId=VXBsb2FkIElE~.-_%2B%2F%3D%3D");
+        let list = ListParts::new(&bucket, &creds, "k", "a b&c=d").query("max-parts", "5");
+        assert_eq!(
+            query(list.presign(&key, at(0), day())),
+            "max-parts=5&uploadId=a%20b%26c%3Dd"
+        );
+    }
+
+    #[test]
+    fn part_numbers_are_bounded() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let part = |n| UploadPart::new(&bucket, &creds, "k", n, "id").presign(&key, at(0), day());
+        for bad in [0, 10_001, u16::MAX] {
+            assert_eq!(part(bad), Err(PresignError::InvalidPartNumber(bad)));
+        }
+        for good in [1, 2, 10_000] {
+            assert!(part(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn multipart_params_cannot_be_repeated_and_headers_are_signed() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let refused = |name: &str| Err(PresignError::InvalidQueryParam(name.into()));
+        let list = ListParts::new(&bucket, &creds, "k", "id").query("uploadId", "other");
+        assert_eq!(list.presign(&key, at(0), day()), refused("uploadId"));
+        let part = UploadPart::new(&bucket, &creds, "k", 1, "id").query("partNumber", "2");
+        assert_eq!(part.presign(&key, at(0), day()), refused("partNumber"));
+        let create = CreateMultipartUpload::new(&bucket, &creds, "k").query("uploads", "");
+        assert_eq!(create.presign(&key, at(0), day()), refused("uploads"));
+        let abort = AbortMultipartUpload::new(&bucket, &creds, "", "id");
+        assert!(matches!(
+            abort.presign(&key, at(0), day()),
+            Err(PresignError::InvalidObjectKey(_))
+        ));
+
+        let create = CreateMultipartUpload::new(&bucket, &creds, "k").content_type("video/mp4");
+        let create = create
+            .header("x-amz-meta-owner", "u1")
+            .presign(&key, at(0), day())
+            .unwrap();
+        assert!(create
+            .url
+            .contains("&X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-owner&"));
+        let owned = |(n, v): (&str, &str)| (n.to_owned(), v.to_owned());
+        let expected = [("content-type", "video/mp4"), ("x-amz-meta-owner", "u1")];
+        assert_eq!(create.headers, expected.map(owned).to_vec());
+        let part = UploadPart::new(&bucket, &creds, "k", 1, "id").content_length(5_242_880);
+        let part = part.presign(&key, at(0), day()).unwrap();
+        assert!(part.url.contains("&X-Amz-SignedHeaders=content-length%3Bhost&"));
+        assert_eq!(part.headers, vec![owned(("content-length", "5242880"))]);
+    }
+
+    #[test]
+    fn complete_body_is_sorted_and_escaped() {
+        let body = complete_multipart_body(&[(3, "\"c\""), (1, "\"a&<b>'\""), (2, "unquoted")]);
+        let part = |n: u16, etag: &str| format!("<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>");
+        let parts = [part(1, "\"a&amp;&lt;b&gt;'\""), part(2, "unquoted"), part(3, "\"c\"")];
+        let expected = format!("<CompleteMultipartUpload>{}</CompleteMultipartUpload>", parts.concat());
+        assert_eq!(body, Ok(expected));
+        let one = "<CompleteMultipartUpload><Part><PartNumber>10000</PartNumber><ETag>\"e\"</ETag></Part>\
+            </CompleteMultipartUpload>";
+        assert_eq!(complete_multipart_body(&[(10_000, "\"e\"")]).as_deref(), Ok(one));
+
+        let refused = |why| Err(PresignError::InvalidParts(why));
+        assert_eq!(complete_multipart_body(&[]), refused("no parts"));
+        let repeated = complete_multipart_body(&[(2, "\"x\""), (1, "\"y\""), (2, "\"x\"")]);
+        assert_eq!(repeated, refused("a part number is repeated"));
+        for etag in ["\"a\u{0}\"", "a\nb", "\u{85}"] {
+            let got = complete_multipart_body(&[(1, etag)]);
+            assert_eq!(got, refused("an ETag has a control character"), "{etag:?}");
+        }
+        for bad in [0, 10_001] {
+            let got = complete_multipart_body(&[(1, "\"a\""), (bad, "\"b\"")]);
+            assert_eq!(got, Err(PresignError::InvalidPartNumber(bad)));
         }
     }
 

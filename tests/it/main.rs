@@ -8,6 +8,7 @@
 mod cli;
 mod flows;
 mod migrate;
+mod multipart;
 mod outage;
 mod pg;
 mod post_policy;
