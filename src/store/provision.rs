@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
 use super::{get, Param, StoreError};
@@ -60,6 +60,11 @@ fn unique_violation(e: tokio_postgres::Error, message: impl FnOnce() -> String) 
     } else {
         e.into()
     }
+}
+
+/// The row an insert-or-select returned; none means what it referred to does not exist.
+fn only_row(rows: &[Row], missing: impl FnOnce() -> String) -> Result<&Row, ProvisionError> {
+    rows.first().ok_or_else(|| ProvisionError::NotFound(missing()))
 }
 
 fn fresh_id() -> Result<String, ProvisionError> {
@@ -273,9 +278,7 @@ pub async fn create_org(
         .query_typed(SQL, &params)
         .await
         .map_err(|e| unique_violation(e, || format!("an organization with slug '{slug}' already exists")))?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ProvisionError::NotFound(format!("no user with id '{owner_id}'")))?;
+    let row = only_row(&rows, || format!("no user with id '{owner_id}'"))?;
     Ok(organization(row)?)
 }
 
@@ -384,9 +387,7 @@ pub async fn create_team(
         .query_typed(SQL, &params)
         .await
         .map_err(|e| unique_violation(e, || format!("the organization already has a team with slug '{slug}'")))?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ProvisionError::NotFound(format!("no organization with id '{org_id}'")))?;
+    let row = only_row(&rows, || format!("no organization with id '{org_id}'"))?;
     Ok(team(row)?)
 }
 
@@ -601,9 +602,7 @@ pub async fn create_bucket(client: &Client, new: &NewBucket<'_>, now_ms: i64) ->
                 format!("the team already has an {provider} bucket named '{}'", new.bucket_name)
             })
         })?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ProvisionError::NotFound(format!("no team with id '{}'", new.team_id)))?;
+    let row = only_row(&rows, || format!("no team with id '{}'", new.team_id))?;
     Ok(bucket(row)?)
 }
 
@@ -633,9 +632,7 @@ pub async fn upsert_bucket(
     let rows = client
         .query_typed(SQL, &bucket_params(&id, new, &provider, &now_ms))
         .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ProvisionError::NotFound(format!("no team with id '{}'", new.team_id)))?;
+    let row = only_row(&rows, || format!("no team with id '{}'", new.team_id))?;
     Ok((bucket(row)?, get(row, 8)?))
 }
 
@@ -753,9 +750,7 @@ pub async fn share_bucket(
     let rows = client
         .query_typed(WHY, &[(&bucket_id, Type::TEXT), (&team_id, Type::TEXT)])
         .await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ProvisionError::NotFound("the bucket or team does not exist".into()))?;
+    let row = only_row(&rows, || "the bucket or team does not exist".into())?;
     let (owner, team_exists): (Option<String>, bool) = (get(row, 0)?, get(row, 1)?);
     Err(match owner {
         None => ProvisionError::NotFound(format!("no bucket with id '{bucket_id}'")),
@@ -886,15 +881,13 @@ pub async fn create_project(client: &Client, new: &NewProject<'_>, now_ms: i64) 
     if let Some(row) = rows.first() {
         return Ok(project(row)?);
     }
-    let why: [(&(dyn ToSql + Sync), Type); 3] = [
+    let why: [Param<'_>; 3] = [
         (&new.owner_id, Type::TEXT),
         (&new.bucket_id, Type::TEXT),
         (&new.team_id, Type::TEXT),
     ];
     let rows = client.query_typed(WHY, &why).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ProvisionError::NotFound("the owner, bucket or team does not exist".into()))?;
+    let row = only_row(&rows, || "the owner, bucket or team does not exist".into())?;
     let (user, bucket, team): (bool, bool, bool) = (get(row, 0)?, get(row, 1)?, get(row, 2)?);
     Err(if !user {
         ProvisionError::NotFound(format!("no user with id '{}'", new.owner_id))
@@ -1209,9 +1202,7 @@ pub async fn create_api_key(client: &Client, new: &NewApiKey<'_>, now_ms: i64) -
         (&new.expires_at_ms, Type::INT8),
     ];
     let rows = client.query_typed(SQL, &params).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| ProvisionError::NotFound(format!("no project with id '{}'", new.project_id)))?;
+    let row = only_row(&rows, || format!("no project with id '{}'", new.project_id))?;
     Ok(api_key(row)?)
 }
 
