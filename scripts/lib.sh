@@ -512,7 +512,11 @@ wrangler_start() {
 
     # A running instance is reused only if it got the same database and secrets.
     local settings
-    settings="$(printf '%s\n' "$hyperdrive" "$CREDENTIALS_ENCRYPTION_KEY" "$UPLOAD_TOKEN_SECRET" | sha256sum | cut -c1-64)"
+    settings="$(printf '%s\n' "$hyperdrive" "$CREDENTIALS_ENCRYPTION_KEY" "$UPLOAD_TOKEN_SECRET" \
+        "${SCOPE_CACHE_TTL_SECS:-}" | sha256sum | cut -c1-64)"
+    # SCOPE_CACHE_TTL_SECS in the environment overrides wrangler.toml's value (tests use a short one).
+    local vars=()
+    [[ -z "${SCOPE_CACHE_TTL_SECS:-}" ]] || vars=(--var "SCOPE_CACHE_TTL_SECS:$SCOPE_CACHE_TTL_SECS")
     if pid="$(_wrangler_pid "$port")" && _worker_ready "$port" &&
         [[ "$(cat "$CARCOSA_DEV/wrangler/$port.settings" 2>/dev/null)" == "$settings" ]]; then
         return 0
@@ -544,7 +548,7 @@ wrangler_start() {
             --ip 127.0.0.1 --port "$port" --inspector-port 0 \
             --env-file "$CARCOSA_DEV/secrets.env" \
             --persist-to "$CARCOSA_DEV/wrangler/state" \
-            --show-interactive-dev-session=false
+            --show-interactive-dev-session=false "${vars[@]}"
     ) || return 1
     pid="$(cat "$(_wrangler_pidfile "$port")")"
 

@@ -25,9 +25,28 @@ use crate::vault::VaultKey;
 /// The Hyperdrive binding's name in `wrangler.toml`.
 const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
 
+/// What an isolate keeps between requests: its configuration (vars and secrets do not change
+/// within an isolate, so they are parsed once) and its [`IsolateState`].
+struct Isolate {
+    config: Config,
+    state: IsolateState,
+}
+
 thread_local! {
-    // Lives as long as the isolate: derived SigV4 keys, throttled lastUsedAt writes.
-    static ISOLATE: Rc<IsolateState> = Rc::new(IsolateState::default());
+    static ISOLATE: OnceCell<Rc<Isolate>> = const { OnceCell::new() };
+}
+
+/// This isolate's state, made on its first request. A configuration error is not kept, so
+/// fixing the configuration needs no restart.
+fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
+    ISOLATE.with(|cell| {
+        if let Some(isolate) = cell.get() {
+            return Ok(Rc::clone(isolate));
+        }
+        let config = config(env)?;
+        let state = IsolateState::new(config.scope_cache_ttl_secs);
+        Ok(Rc::clone(cell.get_or_init(|| Rc::new(Isolate { config, state }))))
+    })
 }
 
 #[event(start)]
@@ -37,8 +56,8 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let config = match config(&env) {
-        Ok(config) => config,
+    let isolate = match isolate(&env) {
+        Ok(isolate) => isolate,
         Err(reason) => {
             console_error!("carcosa-edge is misconfigured: {reason}");
             return Response::from_json(&serde_json::json!({
@@ -59,7 +78,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
             .map(|r| r.with_status(400));
         }
     };
-    let rt = WorkerRuntime::new(env, config);
+    let rt = WorkerRuntime::new(env, isolate);
     let handled = api::handle(&rt, request).await;
     let response = to_worker(handled.response);
     ctx.wait_until(async move {
@@ -83,6 +102,9 @@ fn config(env: &Env) -> Result<Config, String> {
     }
     if let Ok(origins) = env.var("ALLOWED_ORIGINS") {
         config.allowed_origins = AllowedOrigins::parse(&origins.to_string());
+    }
+    if let Ok(ttl) = env.var("SCOPE_CACHE_TTL_SECS") {
+        config.scope_cache_ttl_secs = Config::parse_scope_cache_ttl(&ttl.to_string())?;
     }
     Ok(config)
 }
@@ -136,19 +158,16 @@ fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
 /// The Worker's side of [`Runtime`]: Hyperdrive for Postgres, `fetch` for S3, `Date.now()`.
 struct WorkerRuntime {
     env: Env,
-    config: Config,
-    isolate: Rc<IsolateState>,
+    isolate: Rc<Isolate>,
     db: OnceCell<Client>,
     /// Fires when the connection task ends, so [`WorkerRuntime::close`] can wait for it.
     closed: RefCell<Option<oneshot::Receiver<()>>>,
 }
 
 impl WorkerRuntime {
-    fn new(env: Env, config: Config) -> Self {
-        let isolate = ISOLATE.with(Rc::clone);
+    fn new(env: Env, isolate: Rc<Isolate>) -> Self {
         Self {
             env,
-            config,
             isolate,
             db: OnceCell::new(),
             closed: RefCell::new(None),
@@ -203,11 +222,11 @@ impl Runtime for WorkerRuntime {
     }
 
     fn config(&self) -> &Config {
-        &self.config
+        &self.isolate.config
     }
 
     fn isolate(&self) -> &IsolateState {
-        &self.isolate
+        &self.isolate.state
     }
 
     async fn db(&self) -> Result<&Client, StoreError> {

@@ -32,10 +32,12 @@ pub mod permission;
 pub mod post_policy;
 pub mod runtime;
 pub mod scope;
+pub mod scope_cache;
 pub mod sigv4;
 pub mod storage;
 pub mod store;
 pub mod timestamp;
+pub mod upload_id;
 pub mod upload_token;
 pub mod vault;
 

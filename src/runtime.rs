@@ -3,12 +3,15 @@
 //! The Worker implements it over Hyperdrive, `fetch` and `Date.now()` (`edge`); tests implement it
 //! natively over tokio. Handlers in `api` are generic over it, so they are written once.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use tokio_postgres::Client;
 
+use crate::api::Deferred;
+use crate::scope_cache::{ScopeCache, SignableCache};
 use crate::sigv4::SigningKeyCache;
 use crate::store::StoreError;
+use crate::upload_id::UploadIdKey;
 use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
 
@@ -23,21 +26,52 @@ pub struct Config {
     pub default_expiry_secs: u32,
     /// Signs and verifies upload tokens (`UPLOAD_TOKEN_SECRET`); without it tokens are refused.
     pub upload_tokens: Option<TokenSecret>,
+    /// Authenticates upload ids; derived from the vault key.
+    pub upload_ids: UploadIdKey,
+    /// How long an isolate trusts a resolved scope, in seconds (`SCOPE_CACHE_TTL_SECS`; 0: not
+    /// at all). This is the revocation bound.
+    pub scope_cache_ttl_secs: u32,
 }
 
 impl Config {
     /// The default lifetime of presigned URLs: 15 minutes, as the upstream API.
     pub const DEFAULT_EXPIRY_SECS: u32 = 900;
 
+    /// How long a resolved scope is trusted when the deployment does not say: 30 seconds.
+    pub const DEFAULT_SCOPE_CACHE_TTL_SECS: u32 = 30;
+    /// The longest scope TTL accepted: one hour (it bounds how long a revoked key keeps working).
+    pub const MAX_SCOPE_CACHE_TTL_SECS: u32 = 3600;
+
     /// A configuration with defaults for everything but the vault key, and no upload tokens.
     #[must_use]
     pub fn new(vault_key: VaultKey) -> Self {
+        let upload_ids = vault_key.upload_id_key();
         Self {
             vault_key,
             allowed_origins: AllowedOrigins::Any,
             default_expiry_secs: Self::DEFAULT_EXPIRY_SECS,
             upload_tokens: None,
+            upload_ids,
+            scope_cache_ttl_secs: Self::DEFAULT_SCOPE_CACHE_TTL_SECS,
         }
+    }
+
+    /// Parses `SCOPE_CACHE_TTL_SECS`: whole seconds, 0 to [`Self::MAX_SCOPE_CACHE_TTL_SECS`].
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse_scope_cache_ttl(value: &str) -> Result<u32, String> {
+        value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|s| *s <= Self::MAX_SCOPE_CACHE_TTL_SECS)
+            .ok_or_else(|| {
+                format!(
+                    "SCOPE_CACHE_TTL_SECS must be whole seconds from 0 to {}",
+                    Self::MAX_SCOPE_CACHE_TTL_SECS
+                )
+            })
     }
 }
 
@@ -77,14 +111,37 @@ impl AllowedOrigins {
     }
 }
 
-/// State kept for the life of an isolate (one Worker instance) and shared by its requests. It
-/// holds nothing a request's answer depends on for correctness: losing it costs only work.
-#[derive(Default)]
+/// State kept for the life of an isolate (one Worker instance) and shared by its requests.
+/// Losing it costs only work: a scope is resolved again, an unwritten upload row is recreated
+/// from its id when the upload completes.
 pub struct IsolateState {
+    /// Resolved scopes and unknown keys, trusted for the configured TTL.
+    pub scopes: RefCell<ScopeCache>,
+    /// Decrypted bucket credentials, per stored row.
+    pub signables: RefCell<SignableCache>,
     /// Derived signing keys: one derivation per (secret, date, region).
     pub signing_keys: RefCell<SigningKeyCache>,
     /// When this isolate last recorded each API key's use.
     pub key_touches: RefCell<TouchThrottle>,
+    /// Writes waiting for the database, from any request of this isolate.
+    pub pending: RefCell<Vec<Deferred>>,
+    /// Whether a request is writing `pending` now (it takes what others add meanwhile).
+    pub flushing: Cell<bool>,
+}
+
+impl IsolateState {
+    /// Fresh state for an isolate whose scopes live `scope_cache_ttl_secs`.
+    #[must_use]
+    pub fn new(scope_cache_ttl_secs: u32) -> Self {
+        Self {
+            scopes: RefCell::new(ScopeCache::new(scope_cache_ttl_secs)),
+            signables: RefCell::default(),
+            signing_keys: RefCell::default(),
+            key_touches: RefCell::default(),
+            pending: RefCell::default(),
+            flushing: Cell::new(false),
+        }
+    }
 }
 
 /// Decides when to write `"ApiKey"."lastUsedAt"` again: at most once a minute per key and

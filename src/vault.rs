@@ -88,6 +88,13 @@ impl VaultKey {
         Ok(Self(key))
     }
 
+    /// The key that authenticates upload ids, derived from this one: one secret to deploy, and
+    /// the MAC key is never the encryption key itself.
+    #[must_use]
+    pub fn upload_id_key(&self) -> crate::upload_id::UploadIdKey {
+        crate::upload_id::UploadIdKey::derive(&self.0)
+    }
+
     fn cipher(&self) -> XSalsa20Poly1305 {
         // The cipher keeps its own copy of the key and wipes it on drop.
         XSalsa20Poly1305::new(Key::from_slice(&self.0))

@@ -3,6 +3,8 @@
 //! (algorithm, signature, expiry). Either way the key itself is then looked up by `store`, so a
 //! revoked key stops its tokens too.
 
+use std::rc::Rc;
+
 use bytes::Bytes;
 use http::{header, Request};
 
@@ -10,7 +12,8 @@ use super::{ApiError, Deferred};
 use crate::apikey::{ApiKey, KeyHash};
 use crate::permission::{Permission, PermissionSet};
 use crate::runtime::Runtime;
-use crate::scope::{self, Authorized, Operation};
+use crate::scope::{self, Authorized, Operation, ScopeRow};
+use crate::scope_cache::Cached;
 use crate::store::{self, KeyRef};
 use crate::upload_token::{self, TokenError, UploadClaims};
 
@@ -68,9 +71,8 @@ impl Caller {
     }
 }
 
-/// The caller's scope for `op` (naming `tenant`), resolved in one statement and decided by
-/// [`scope::authorize`], with the time it was decided at. The key's `lastUsedAt` is touched after
-/// the response.
+/// The caller's scope for `op` (naming `tenant`), decided by [`scope::authorize`], with the time
+/// it was decided at. The key's `lastUsedAt` is touched after the response.
 pub(super) async fn authorize<R: Runtime>(
     rt: &R,
     caller: &Caller,
@@ -78,14 +80,37 @@ pub(super) async fn authorize<R: Runtime>(
     tenant: Option<&str>,
     deferred: &mut Vec<Deferred>,
 ) -> Result<(Authorized, i64), ApiError> {
-    let db = rt.db().await?;
-    let row = store::resolve_scope(db, caller.key_ref(), tenant)
-        .await?
-        .ok_or(ApiError::InvalidCredentials)?;
+    let row = resolve(rt, caller, tenant).await?;
     let now_ms = rt.now_ms();
     let scope = scope::authorize(&row, op, tenant, now_ms)?;
     touch(rt, &scope.key_id, now_ms, deferred);
     Ok((scope, now_ms))
+}
+
+/// What the caller's key resolves to, naming `tenant`: from the isolate's cache while fresh (no
+/// database round trip), otherwise with one statement, whose answer (a scope, or "no such live
+/// key") the cache then keeps for the configured TTL.
+///
+/// # Errors
+/// [`ApiError::InvalidCredentials`] for an unknown or revoked key; database errors.
+pub(super) async fn resolve<R: Runtime>(
+    rt: &R,
+    caller: &Caller,
+    tenant: Option<&str>,
+) -> Result<Rc<ScopeRow>, ApiError> {
+    let key = caller.key_ref();
+    let cached = rt.isolate().scopes.borrow_mut().get(key, tenant, rt.now_ms());
+    let answer = match cached {
+        Some(answer) => answer,
+        None => {
+            let row = store::resolve_scope(rt.db().await?, key, tenant).await?;
+            rt.isolate().scopes.borrow_mut().put(key, tenant, row, rt.now_ms())
+        }
+    };
+    match answer {
+        Cached::Known(row) => Ok(row),
+        Cached::Unknown => Err(ApiError::InvalidCredentials),
+    }
 }
 
 /// Records the key's use after the response, unless this isolate did so within the last minute.

@@ -31,6 +31,8 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 pub use error::ApiError;
 
 use crate::runtime::{Level, Runtime};
+use crate::store::{self, NewUpload, StoreError};
+use crate::upload_id::UploadTicket;
 
 /// Largest JSON body any route accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -43,6 +45,50 @@ pub enum Deferred {
         /// The key's row id.
         key_id: String,
     },
+    /// Record a presigned upload as `initiated`. If this is lost, completing the upload recreates
+    /// the row from its id.
+    RecordUpload(Box<PendingUpload>),
+}
+
+/// An upload whose URL was handed out, waiting to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    /// What the upload id promises (row id, project, key, object key, declared size and type…).
+    pub ticket: UploadTicket,
+    /// The client's file name as given (the object key holds the sanitised one).
+    pub filename: String,
+    /// Caller metadata.
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl PendingUpload {
+    /// The row to insert.
+    #[must_use]
+    pub fn row(&self) -> NewUpload<'_> {
+        upload_row(&self.ticket, &self.filename, self.metadata.as_ref())
+    }
+}
+
+/// The `"Upload"` row a ticket describes.
+pub(crate) fn upload_row<'a>(
+    t: &'a UploadTicket,
+    filename: &'a str,
+    metadata: Option<&'a serde_json::Value>,
+) -> NewUpload<'a> {
+    NewUpload {
+        id: &t.row_id,
+        project_id: &t.project_id,
+        path: &t.object_key,
+        size: t.size.and_then(|s| i64::try_from(s).ok()),
+        content_type: t.content_type.as_deref(),
+        filename,
+        tenant_id: t.tenant_id.as_deref(),
+        api_key_id: &t.key_id,
+        bucket_id: &t.bucket_id,
+        created_at_ms: t.created_at_ms,
+        expires_at_ms: t.expires_at_ms,
+        metadata,
+    }
 }
 
 /// A response and the work to do after sending it.
@@ -115,19 +161,90 @@ async fn route<R: Runtime>(
     }
 }
 
-/// Runs work returned in [`Handled::deferred`]. Failures are logged: the client has its answer.
+/// Runs work returned in [`Handled::deferred`], after the response, batched across the requests of
+/// an isolate: the items join the isolate's queue, and unless another request is already writing
+/// it (and will take these too), this one writes the queue until it is empty, one statement per
+/// kind of write for each batch. Failures are logged: the client has its answer, and a lost
+/// upload row is recreated from its id on completion.
 pub async fn run_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) {
-    for item in deferred {
-        let result = match &item {
-            Deferred::TouchApiKey { key_id } => match rt.db().await {
-                Ok(db) => crate::store::touch_api_key(db, key_id, rt.now_ms()).await,
-                Err(e) => Err(e),
-            },
-        };
-        if let Err(e) = result {
-            rt.log(Level::Error, &format!("deferred work failed: {}", error::chain(&e)));
+    let isolate = rt.isolate();
+    isolate.pending.borrow_mut().extend(deferred);
+    let Some(_writing) = Flushing::start(&isolate.flushing) else {
+        return;
+    };
+    loop {
+        let batch = std::mem::take(&mut *isolate.pending.borrow_mut());
+        if batch.is_empty() {
+            break;
+        }
+        write_batch(rt, batch).await;
+    }
+}
+
+/// Marks the isolate's queue as being written, until dropped, so that a writer cancelled midway
+/// (the runtime may stop `wait_until` work) leaves the queue to the next request.
+struct Flushing<'a>(&'a std::cell::Cell<bool>);
+
+impl<'a> Flushing<'a> {
+    fn start(flag: &'a std::cell::Cell<bool>) -> Option<Self> {
+        (!flag.replace(true)).then_some(Self(flag))
+    }
+}
+
+impl Drop for Flushing<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+async fn write_batch<R: Runtime>(rt: &R, batch: Vec<Deferred>) {
+    let mut uploads = Vec::new();
+    let mut touched = Vec::new();
+    for item in batch {
+        match item {
+            Deferred::RecordUpload(up) => uploads.push(up),
+            Deferred::TouchApiKey { key_id } => touched.push(key_id),
         }
     }
+    let db = match rt.db().await {
+        Ok(db) => db,
+        Err(e) => {
+            let lost = uploads.len();
+            rt.log(
+                Level::Error,
+                &format!(
+                    "deferred writes dropped ({lost} upload rows, recreated on completion): {}",
+                    error::chain(&e)
+                ),
+            );
+            return;
+        }
+    };
+    if !uploads.is_empty() {
+        let rows: Vec<NewUpload<'_>> = uploads.iter().map(|u| u.row()).collect();
+        if let Err(e) = store::insert_uploads(db, &rows).await {
+            // One bad row (say, its tenant was deleted meanwhile) must not drop the others.
+            if rows.len() > 1 && matches!(e, StoreError::Query(_)) {
+                for row in &rows {
+                    if let Err(e) = store::insert_uploads(db, std::slice::from_ref(row)).await {
+                        log_failed(rt, "recording an upload", &e);
+                    }
+                }
+            } else {
+                log_failed(rt, "recording uploads", &e);
+            }
+        }
+    }
+    if let Err(e) = store::touch_api_keys(db, &touched, rt.now_ms()).await {
+        log_failed(rt, "recording key use", &e);
+    }
+}
+
+fn log_failed<R: Runtime>(rt: &R, what: &str, e: &StoreError) {
+    rt.log(
+        Level::Error,
+        &format!("deferred work failed ({what}): {}", error::chain(e)),
+    );
 }
 
 fn error_response<R: Runtime>(rt: &R, e: &ApiError) -> Response<Bytes> {

@@ -1,6 +1,8 @@
 //! Where URLs are signed: decrypts the bucket's credentials, picks the cached signing key for
 //! today, and presigns with the request's clock.
 
+use std::rc::Rc;
+
 use super::ApiError;
 use crate::runtime::Runtime;
 use crate::scope::BucketRow;
@@ -18,9 +20,13 @@ pub(super) fn expiry<R: Runtime>(rt: &R, requested: Option<u32>) -> Result<Expir
     })
 }
 
-/// The bucket, ready to sign for.
-pub(super) fn signable<R: Runtime>(rt: &R, row: &BucketRow) -> Result<Signable, ApiError> {
-    storage::signable(row, &rt.config().vault_key).map_err(|e| ApiError::Internal(super::error::chain(&e)))
+/// The bucket, ready to sign for: its credentials are decrypted once per stored row and isolate.
+pub(super) fn signable<R: Runtime>(rt: &R, row: &BucketRow) -> Result<Rc<Signable>, ApiError> {
+    rt.isolate()
+        .signables
+        .borrow_mut()
+        .get_or_try(row, || storage::signable(row, &rt.config().vault_key))
+        .map_err(|e| ApiError::Internal(super::error::chain(&e)))
 }
 
 /// Presigns with the isolate's cached signing key for (credentials, date, region).

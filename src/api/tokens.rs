@@ -9,8 +9,7 @@ use serde_json::json;
 use super::auth::{self, Caller};
 use super::{json, ApiError, Deferred};
 use crate::runtime::Runtime;
-use crate::scope::{self, Operation};
-use crate::store;
+use crate::scope::{self, Operation, ScopeRow};
 use crate::upload_token::{self, UploadClaims, MAX_TTL_SECS};
 
 /// Lifetime of a token when the caller does not ask for one: ten minutes.
@@ -59,15 +58,12 @@ pub async fn mint<R: Runtime>(
         .ok_or_else(|| ApiError::Internal("UPLOAD_TOKEN_SECRET is not configured".into()))?;
     let tenant = caller.tenant(body.tenant.as_deref())?;
 
-    let db = rt.db().await?;
-    let row = store::resolve_scope(db, caller.key_ref(), tenant)
-        .await?
-        .ok_or(ApiError::InvalidCredentials)?;
+    let row = auth::resolve(rt, &caller, tenant).await?;
     let now_ms = rt.now_ms();
     // The same checks as a download: the key is live and its project may reach its bucket. Each
     // use of the token is then checked again, with the permissions it carries.
     let scopes = auth::token_scopes(&row.permissions, body.permissions.as_deref())?;
-    let mut probe = row.clone();
+    let mut probe = ScopeRow::clone(&row);
     probe.permissions = crate::permission::PermissionSet::from_json(&json!(["*"]));
     let authorized = scope::authorize(&probe, Operation::Download, tenant, now_ms)?;
     auth::touch(rt, &authorized.key_id, now_ms, deferred);

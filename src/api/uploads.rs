@@ -6,13 +6,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{self, Caller};
-use super::{json, signing, ApiError, Deferred};
+use super::{json, signing, ApiError, Deferred, PendingUpload};
 use crate::ids;
 use crate::object_key::SafeFileName;
-use crate::runtime::{OutboundRequest, Runtime};
+use crate::runtime::{Level, OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
 use crate::sigv4::{HeadObject, PutObject};
-use crate::store::{self, Completion, FileRow, NewUpload, StoredObject};
+use crate::store::{self, Completion, FileRow, StoredObject};
+use crate::upload_id::{self, UploadTicket};
 
 /// S3's limit for one PUT: 5 GiB. Larger files need multipart uploads.
 pub const MAX_SINGLE_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
@@ -120,8 +121,8 @@ pub(super) async fn presign_upload<R: Runtime>(
         return Err(ApiError::ProjectMismatch);
     }
 
-    let upload_id = new_id(rt)?;
-    let key = scope.prefix.object_key(&upload_id, &filename)?;
+    let row_id = new_id(rt)?;
+    let key = scope.prefix.object_key(&row_id, &filename)?;
     // The client's name as given, for display: the key holds the sanitised one.
     let original_name: String = body.filename.chars().filter(|c| !c.is_control()).collect();
     let signable = signing::signable(rt, &scope.bucket)?;
@@ -135,24 +136,27 @@ pub(super) async fn presign_upload<R: Runtime>(
     let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| put.presign(k, at, exp))?;
     let expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;
 
-    store::insert_upload(
-        rt.db().await?,
-        &NewUpload {
-            id: &upload_id,
-            project_id: &scope.project_id,
-            path: &key,
-            size: body.size.and_then(|s| i64::try_from(s).ok()),
-            content_type,
-            filename: original_name.trim(),
-            tenant_id: scope.tenant_id.as_deref(),
-            api_key_id: &scope.key_id,
-            bucket_id: &scope.bucket.id,
-            created_at_ms: now_ms,
-            expires_at_ms,
-            metadata: metadata.as_ref(),
-        },
-    )
-    .await?;
+    // The upload is recorded after the response; its id carries the record, so that completing
+    // it works even if that write never lands.
+    let ticket = UploadTicket {
+        row_id,
+        project_id: scope.project_id,
+        tenant_id: scope.tenant_id,
+        key_id: scope.key_id,
+        bucket_id: scope.bucket.id,
+        object_key: key,
+        size: body.size,
+        content_type: content_type.map(str::to_owned),
+        created_at_ms: now_ms,
+        expires_at_ms,
+    };
+    let upload_id = ticket.encode(&rt.config().upload_ids);
+    let key = ticket.object_key.clone();
+    deferred.push(Deferred::RecordUpload(Box::new(PendingUpload {
+        ticket,
+        filename: original_name.trim().to_owned(),
+        metadata,
+    })));
     Ok(PresignedUpload {
         upload_id,
         key,
@@ -203,13 +207,35 @@ pub(super) async fn complete_upload<R: Runtime>(
     project_id: Option<&str>,
     deferred: &mut Vec<Deferred>,
 ) -> Result<FileRow, ApiError> {
-    if !ids::looks_like_id(upload_id) {
+    // Ids this service hands out carry a ticket; plain ids are the upstream API's (or older).
+    let ticket = if upload_id.contains('.') {
+        Some(UploadTicket::decode(upload_id, &rt.config().upload_ids).map_err(|_| ApiError::UploadNotFound)?)
+    } else if ids::looks_like_id(upload_id) {
+        None
+    } else {
         return Err(ApiError::UploadNotFound);
-    }
+    };
+    let row_id = upload_id::row_id(upload_id);
     let db = rt.db().await?;
-    let (row, upload) = store::resolve_upload(db, caller.key_ref(), upload_id)
+    let mut resolved = store::resolve_upload(db, caller.key_ref(), row_id)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
+    if let (None, Some(ticket)) = (&resolved.1, &ticket) {
+        // The row was not written (yet): the deferred write failed or has not run. The ticket is
+        // authentic and names this project, so record the upload from it now.
+        if ticket.project_id == resolved.0.project_id {
+            let name = ticket.object_key.rsplit('/').next().unwrap_or_default();
+            store::insert_uploads(db, &[super::upload_row(ticket, name, None)]).await?;
+            rt.log(
+                Level::Info,
+                &format!("upload {row_id} recorded from its id at completion: its deferred write had not landed"),
+            );
+            resolved = store::resolve_upload(db, caller.key_ref(), row_id)
+                .await?
+                .ok_or(ApiError::InvalidCredentials)?;
+        }
+    }
+    let (row, upload) = resolved;
     let now_ms = rt.now_ms();
     let tenant = row.tenant.as_ref().map(|t| t.slug.clone());
     if caller

@@ -65,6 +65,11 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> R
 }
 
 /// The columns [`scope_row`] reads, in order; shared by every scope query.
+///
+/// The last one, the database's clock, is there for Hyperdrive: it never caches a statement that
+/// calls a stable or volatile function (`statement_timestamp()` is stable), so a revoked key or a
+/// removed share is seen by the very next lookup, and the isolate's scope cache TTL alone bounds
+/// how long a revocation takes.
 macro_rules! scope_columns {
     () => {
         r#"k.id, k.permissions, (EXTRACT(EPOCH FROM k."expiresAt") * 1000)::int8,
@@ -72,7 +77,8 @@ macro_rules! scope_columns {
            t.id, t.slug, o.slug,
            b.id, b.provider, b."bucketName", b.region, b.endpoint,
            b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId",
-           a."accessLevel", tn.id, tn.slug"#
+           a."accessLevel", tn.id, tn.slug,
+           (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8"#
     };
 }
 
@@ -85,7 +91,7 @@ macro_rules! scope_joins {
     };
 }
 
-const SCOPE_COLUMNS: usize = 20;
+const SCOPE_COLUMNS: usize = 21;
 
 fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
     let permissions: serde_json::Value = get(row, 1)?;
@@ -305,33 +311,55 @@ pub struct NewUpload<'a> {
     pub metadata: Option<&'a serde_json::Value>,
 }
 
-/// Records a presigned upload as `initiated`.
+/// Records presigned uploads as `initiated`, in one statement however many there are. A row
+/// that already exists (recorded by an earlier attempt, or recreated when its upload completed
+/// first) is left as it is, so recording is idempotent.
 ///
 /// # Errors
-/// [`StoreError`] when the statement fails.
-pub async fn insert_upload(client: &Client, u: &NewUpload<'_>) -> Result<(), StoreError> {
+/// [`StoreError`] when the statement fails; then none of `uploads` is recorded.
+pub async fn insert_uploads(client: &Client, uploads: &[NewUpload<'_>]) -> Result<(), StoreError> {
     const SQL: &str = concat!(
         r#"INSERT INTO "Upload" (id, "projectId", path, status, "createdAt", size, "contentType", filename,
                "tenantId", "apiKeyId", "bucketId", "expiresAt", metadata)
-           VALUES ($1, $2, $3, 'initiated', "#,
-        ts!(4),
-        ", $5, $6, $7, $8, $9, $10, ",
-        ts!(11),
-        ", $12)"
+           SELECT id, project, path, 'initiated', "#,
+        "(to_timestamp(created::float8 / 1000) AT TIME ZONE 'UTC')",
+        r#", size, ctype, filename, tenant, apikey, bucket, "#,
+        "(to_timestamp(expires::float8 / 1000) AT TIME ZONE 'UTC')",
+        r#", metadata
+           FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[],
+                       $8::text[], $9::text[], $10::text[], $11::int8[], $12::jsonb[])
+                AS x(id, project, path, created, size, ctype, filename, tenant, apikey, bucket, expires, metadata)
+           ON CONFLICT (id) DO NOTHING"#
     );
+    if uploads.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&NewUpload<'_>) -> Option<String>| uploads.iter().map(f).collect::<Vec<_>>();
+    let ids = column(|u| Some(u.id.to_owned()));
+    let projects = column(|u| Some(u.project_id.to_owned()));
+    let paths = column(|u| Some(u.path.to_owned()));
+    let created: Vec<i64> = uploads.iter().map(|u| u.created_at_ms).collect();
+    let sizes: Vec<Option<i64>> = uploads.iter().map(|u| u.size).collect();
+    let types = column(|u| u.content_type.map(str::to_owned));
+    let names = column(|u| Some(u.filename.to_owned()));
+    let tenants = column(|u| u.tenant_id.map(str::to_owned));
+    let keys = column(|u| Some(u.api_key_id.to_owned()));
+    let buckets = column(|u| Some(u.bucket_id.to_owned()));
+    let expires: Vec<i64> = uploads.iter().map(|u| u.expires_at_ms).collect();
+    let metadata: Vec<Option<&serde_json::Value>> = uploads.iter().map(|u| u.metadata).collect();
     let params: [Param<'_>; 12] = [
-        (&u.id, Type::TEXT),
-        (&u.project_id, Type::TEXT),
-        (&u.path, Type::TEXT),
-        (&u.created_at_ms, Type::INT8),
-        (&u.size, Type::INT8),
-        (&u.content_type, Type::TEXT),
-        (&u.filename, Type::TEXT),
-        (&u.tenant_id, Type::TEXT),
-        (&u.api_key_id, Type::TEXT),
-        (&u.bucket_id, Type::TEXT),
-        (&u.expires_at_ms, Type::INT8),
-        (&u.metadata, Type::JSONB),
+        (&ids, Type::TEXT_ARRAY),
+        (&projects, Type::TEXT_ARRAY),
+        (&paths, Type::TEXT_ARRAY),
+        (&created, Type::INT8_ARRAY),
+        (&sizes, Type::INT8_ARRAY),
+        (&types, Type::TEXT_ARRAY),
+        (&names, Type::TEXT_ARRAY),
+        (&tenants, Type::TEXT_ARRAY),
+        (&keys, Type::TEXT_ARRAY),
+        (&buckets, Type::TEXT_ARRAY),
+        (&expires, Type::INT8_ARRAY),
+        (&metadata, Type::JSONB_ARRAY),
     ];
     client.query_typed(SQL, &params).await?;
     Ok(())
@@ -505,21 +533,24 @@ pub async fn get_file(client: &Client, file_id: &str) -> Result<Option<FileRow>,
     rows.first().map(file_row).transpose()
 }
 
-/// Sets `"ApiKey"."lastUsedAt"`, at most once a minute per key, so a busy key does not turn every
-/// request into a write.
+/// Sets `"ApiKey"."lastUsedAt"` for each of `key_ids`, at most once a minute per key, so a busy
+/// key does not turn every request into a write.
 ///
 /// # Errors
 /// [`StoreError`] when the statement fails.
-pub async fn touch_api_key(client: &Client, key_id: &str, now_ms: i64) -> Result<(), StoreError> {
+pub async fn touch_api_keys(client: &Client, key_ids: &[String], now_ms: i64) -> Result<(), StoreError> {
     const SQL: &str = concat!(
         r#"UPDATE "ApiKey" SET "lastUsedAt" = "#,
         ts!(2),
-        r#" WHERE id = $1 AND ("lastUsedAt" IS NULL OR "lastUsedAt" < "#,
+        r#" WHERE id = ANY($1) AND ("lastUsedAt" IS NULL OR "lastUsedAt" < "#,
         ts!(2),
         " - interval '1 minute')"
     );
+    if key_ids.is_empty() {
+        return Ok(());
+    }
     client
-        .query_typed(SQL, &[(&key_id, Type::TEXT), (&now_ms, Type::INT8)])
+        .query_typed(SQL, &[(&key_ids, Type::TEXT_ARRAY), (&now_ms, Type::INT8)])
         .await?;
     Ok(())
 }

@@ -38,6 +38,8 @@ scenarios!(
     bad_input,
     upload_tokens,
     upstream_sdk_routes,
+    lost_upload_rows_are_recreated,
+    upload_ids_cannot_be_forged,
 );
 
 /// Sends bytes to a presigned URL with the headers the presign response named.
@@ -62,11 +64,55 @@ async fn complete(t: &Target, key: &str, upload_id: &str) -> Resp {
         .await
 }
 
+/// The `"Upload"` row id inside an upload id the API returned.
+fn row_id(upload_id: &str) -> &str {
+    carcosa_edge::upload_id::row_id(upload_id)
+}
+
+/// The upload's status. Its row is written after the response (by the Worker inside
+/// `wait_until`), so this waits for the row to appear.
 async fn upload_status(t: &Target, upload_id: &str) -> String {
-    t.db.query_one(r#"SELECT status FROM "Upload" WHERE id = $1"#, &[&upload_id])
-        .await
-        .unwrap()
-        .get(0)
+    let id = row_id(upload_id);
+    for _ in 0..100 {
+        if let Some(row) =
+            t.db.query_opt(r#"SELECT status FROM "Upload" WHERE id = $1"#, &[&id])
+                .await
+                .unwrap()
+        {
+            return row.get(0);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the row of upload {id} was not written within 5 s");
+}
+
+/// Repeats a request until it answers `status` with error `code`, as it must once the isolate's
+/// cached scope has expired; fails if that takes longer than the revocation bound, or if any
+/// answer meanwhile is neither the old success nor the new refusal.
+macro_rules! refused_within_bound {
+    ($request:expr, $status:expr, $code:expr) => {{
+        let start = std::time::Instant::now();
+        loop {
+            let r: Resp = $request.await;
+            if (r.status, r.code()) == ($status, $code) {
+                break start.elapsed();
+            }
+            assert!(
+                r.status < 300,
+                "neither the old answer nor the refusal: {} {}",
+                r.status,
+                r.body
+            );
+            assert!(
+                start.elapsed() <= crate::target::revocation_bound(),
+                "still answered {} after {:?} (bound {:?})",
+                r.status,
+                start.elapsed(),
+                crate::target::revocation_bound()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }};
 }
 
 /// Presigns, uploads `bytes` and completes; returns the completion.
@@ -128,7 +174,12 @@ async fn upload_roundtrip(t: &Target) {
     let key = r.s("key");
     assert_eq!(
         key,
-        format!("{}/default/{}/{upload_id}/hello.txt", w.org.slug, w.project.slug)
+        format!(
+            "{}/default/{}/{}/hello.txt",
+            w.org.slug,
+            w.project.slug,
+            row_id(&upload_id)
+        )
     );
     assert_eq!(r.s("method"), "PUT");
     assert_eq!(r.body["headers"]["content-type"], "text/plain");
@@ -293,9 +344,20 @@ async fn revoked_and_expired_keys(t: &Target) {
     p::revoke_api_key(&t.db, &w.key_id, crate::world::now_ms())
         .await
         .unwrap();
+    refused_within_bound!(presign(t, &w.key, body.clone()), 401, "invalid_api_key");
     let r = presign(t, &w.key, body.clone()).await;
-    assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+
+    // A lowered permission takes effect within the same bound.
+    let lowered = w.key_with(t, &["uploads:create", "files:read"]).await;
+    assert_eq!(presign(t, &lowered, body.clone()).await.status, 201);
+    t.db.execute(
+        r#"UPDATE "ApiKey" SET permissions = '["files:read"]' WHERE "keyHash" = $1"#,
+        &[&carcosa_edge::apikey::ApiKey::parse(&lowered).unwrap().hash().as_str()],
+    )
+    .await
+    .unwrap();
+    refused_within_bound!(presign(t, &lowered, body.clone()), 403, "permission_denied");
 
     let key = w.key_with(t, &["uploads:create"]).await;
     t.db.execute(
@@ -304,8 +366,7 @@ async fn revoked_and_expired_keys(t: &Target) {
     )
     .await
     .unwrap();
-    let r = presign(t, &key, body.clone()).await;
-    assert_eq!((r.status, r.code()), (401, "api_key_expired"));
+    refused_within_bound!(presign(t, &key, body.clone()), 401, "api_key_expired");
 
     let unknown = "carc_".to_owned() + &"A".repeat(43);
     assert_eq!(presign(t, &unknown, body.clone()).await.code(), "invalid_api_key");
@@ -371,14 +432,16 @@ async fn shared_buckets(t: &Target) {
     )
     .await
     .unwrap();
-    let r = presign(t, &key, json!({"filename": "b.txt"})).await;
-    assert_eq!((r.status, r.code()), (403, "bucket_read_only"));
+    refused_within_bound!(presign(t, &key, json!({"filename": "b.txt"})), 403, "bucket_read_only");
     let d = t.post("/v1/downloads", &key, &json!({"key": file_key})).await;
     assert_eq!(d.status, 200, "{}", d.body);
 
     assert!(p::unshare_bucket(&t.db, &w.bucket.id, &team.id).await.unwrap());
-    let d = t.post("/v1/downloads", &key, &json!({"key": file_key})).await;
-    assert_eq!((d.status, d.code()), (403, "bucket_access_denied"));
+    refused_within_bound!(
+        t.post("/v1/downloads", &key, &json!({"key": file_key})),
+        403,
+        "bucket_access_denied"
+    );
     let r = presign(t, &key, json!({"filename": "b.txt"})).await;
     assert_eq!((r.status, r.code()), (403, "bucket_access_denied"));
 
@@ -413,10 +476,13 @@ async fn tenants(t: &Target) {
     let done = complete(t, &w.key, &r.s("uploadId")).await;
     assert_eq!((done.status, &done.body["file"]["tenantId"]), (200, &json!(tenant.id)));
     let upload_tenant: Option<String> =
-        t.db.query_one(r#"SELECT "tenantId" FROM "Upload" WHERE id = $1"#, &[&r.s("uploadId")])
-            .await
-            .unwrap()
-            .get(0);
+        t.db.query_one(
+            r#"SELECT "tenantId" FROM "Upload" WHERE id = $1"#,
+            &[&row_id(&r.s("uploadId"))],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(upload_tenant.as_deref(), Some(tenant.id.as_str()));
 
     // A tenant-scoped download cannot reach outside its tenant; a project-wide one can.
@@ -464,9 +530,13 @@ async fn complete_checks_the_object(t: &Target) {
     // upload is not completed with the wrong size.
     let other = presign(t, &w.key, json!({"filename": "b.bin", "size": 3})).await;
     assert_eq!(put(&other.s("url"), &other.body["headers"], b"abc").await.0, 200);
-    t.db.execute(r#"UPDATE "Upload" SET size = 4 WHERE id = $1"#, &[&other.s("uploadId")])
-        .await
-        .unwrap();
+    assert_eq!(upload_status(t, &other.s("uploadId")).await, "initiated");
+    t.db.execute(
+        r#"UPDATE "Upload" SET size = 4 WHERE id = $1"#,
+        &[&row_id(&other.s("uploadId"))],
+    )
+    .await
+    .unwrap();
     let mismatch = complete(t, &w.key, &other.s("uploadId")).await;
     assert_eq!((mismatch.status, mismatch.code()), (409, "size_mismatch"));
     assert_eq!(upload_status(t, &other.s("uploadId")).await, "initiated");
@@ -678,8 +748,7 @@ async fn upload_tokens(t: &Target) {
     p::revoke_api_key(&t.db, &w.key_id, crate::world::now_ms())
         .await
         .unwrap();
-    let r = presign(t, &token, json!({"filename": "x.txt"})).await;
-    assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
+    refused_within_bound!(presign(t, &token, json!({"filename": "x.txt"})), 401, "invalid_api_key");
 }
 
 /// The upstream `@carcosa/sdk` flow: init → PUT with the signed content type → confirm.
@@ -741,4 +810,135 @@ async fn upstream_sdk_routes(t: &Target) {
         )
         .await;
     assert_eq!((r.status, r.code()), (403, "project_mismatch"));
+}
+
+/// The `"Upload"` row is written after the response. Here that write fails (a trigger refuses
+/// rows carrying this test's marker, as a database refusing writes would), yet the URL handed
+/// out still uploads and the upload still completes: completion recreates the row from its id.
+async fn lost_upload_rows_are_recreated(t: &Target) {
+    let w = World::new(t).await;
+    let marker = hex::encode(crate::s3::rand_bytes());
+    let trigger = format!("refuse_{marker}");
+    t.db.batch_execute(&format!(
+        r#"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+               IF NEW.metadata->>'marker' = '{marker}' THEN
+                   RAISE EXCEPTION 'deferred write refused by the test';
+               END IF;
+               RETURN NEW;
+           END $$;
+           CREATE TRIGGER {trigger} BEFORE INSERT ON "Upload" FOR EACH ROW EXECUTE FUNCTION {trigger}();"#
+    ))
+    .await
+    .unwrap();
+
+    let bytes = b"nothing lost";
+    let r = presign(
+        t,
+        &w.key,
+        json!({"filename": "kept.txt", "contentType": "text/plain", "size": bytes.len(), "metadata": {"marker": marker}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.s("uploadId");
+    // Give the Worker's deferred write time to run (and fail).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let rows: i64 =
+        t.db.query_one(r#"SELECT count(*) FROM "Upload" WHERE id = $1"#, &[&row_id(&id)])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(rows, 0, "the deferred write was supposed to fail");
+
+    assert_eq!(put(&r.s("url"), &r.body["headers"], bytes).await.0, 200);
+    // Another project cannot claim it, even with the id in hand.
+    let other = World::new(t).await;
+    let stolen = complete(t, &other.key, &id).await;
+    assert_eq!((stolen.status, stolen.code()), (404, "upload_not_found"));
+
+    let done = complete(t, &w.key, &id).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.body["file"]["key"], r.s("key"));
+    assert_eq!(done.body["file"]["size"], json!(bytes.len()));
+    let row =
+        t.db.query_one(
+            r#"SELECT status, path, size, "contentType", "projectId", "apiKeyId" FROM "Upload" WHERE id = $1"#,
+            &[&row_id(&id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "completed");
+    assert_eq!(row.get::<_, String>(1), r.s("key"));
+    assert_eq!(row.get::<_, Option<i64>>(2), Some(bytes.len() as i64));
+    assert_eq!(row.get::<_, Option<String>>(3).as_deref(), Some("text/plain"));
+    assert_eq!(row.get::<_, String>(4), w.project.id);
+    assert_eq!(row.get::<_, Option<String>>(5).as_deref(), Some(w.key_id.as_str()));
+    let again = complete(t, &w.key, &id).await;
+    assert_eq!(
+        (again.status, &again.body["file"]["id"]),
+        (200, &done.body["file"]["id"])
+    );
+
+    t.db.batch_execute(&format!(
+        r#"DROP TRIGGER {trigger} ON "Upload"; DROP FUNCTION {trigger}();"#
+    ))
+    .await
+    .unwrap();
+}
+
+/// An upload id is authenticated: any change to it, or one made up, names no upload.
+async fn upload_ids_cannot_be_forged(t: &Target) {
+    let w = World::new(t).await;
+    let r = presign(t, &w.key, json!({"filename": "a.txt", "size": 1})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.s("uploadId");
+    assert_eq!(put(&r.s("url"), &r.body["headers"], b"a").await.0, 200);
+    let (signed, _tag) = id.rsplit_once('.').unwrap();
+    let (row, payload) = signed.split_once('.').unwrap();
+    let mut flipped = id.clone().into_bytes();
+    let middle = row.len() + 1 + payload.len() / 2;
+    flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
+    let forged = [
+        String::from_utf8(flipped).unwrap(),
+        format!("{signed}.AAAAAAAAAAAAAAAAAAAAAA"),
+        format!("{row}.{payload}"),
+        format!("{row}x.{payload}.{}", id.rsplit('.').next().unwrap()),
+    ];
+    for bad in &forged {
+        let c = complete(t, &w.key, bad).await;
+        assert_eq!((c.status, c.code()), (404, "upload_not_found"), "{bad}");
+    }
+    // The genuine id still works.
+    assert_eq!(complete(t, &w.key, &id).await.status, 200);
+}
+
+/// After a key's first request, an isolate answers presigns from its cache: no database work
+/// before the response (the upload row and `lastUsedAt` are written after it). Unknown keys are
+/// remembered too. (In-process only: the runtime reports when the database was used.)
+#[tokio::test]
+async fn warm_requests_skip_the_database() {
+    let t = Target::native().await;
+    let w = World::new(&t).await;
+    let body = json!({"filename": "warm.txt", "size": 4});
+    let cold = presign(&t, &w.key, body.clone()).await;
+    assert_eq!((cold.status, cold.db_before_response), (201, Some(true)));
+    let warm = presign(&t, &w.key, body.clone()).await;
+    assert_eq!((warm.status, warm.db_before_response), (201, Some(false)));
+    let d = t.post("/v1/downloads", &w.key, &json!({"key": warm.s("key")})).await;
+    assert_eq!((d.status, d.db_before_response), (200, Some(false)));
+    let tok = t.post("/v1/tokens", &w.key, &json!({})).await;
+    assert_eq!((tok.status, tok.db_before_response), (201, Some(false)));
+    // The rows were written after the responses.
+    assert_eq!(upload_status(&t, &warm.s("uploadId")).await, "initiated");
+
+    let unknown = "carc_".to_owned() + &"B".repeat(43);
+    let first = presign(&t, &unknown, body.clone()).await;
+    assert_eq!((first.status, first.db_before_response), (401, Some(true)));
+    let second = presign(&t, &unknown, body.clone()).await;
+    assert_eq!((second.status, second.db_before_response), (401, Some(false)));
+
+    // Completing needs the database: it checks and records the upload.
+    assert_eq!(put(&warm.s("url"), &warm.body["headers"], b"warm").await.0, 200);
+    let done = complete(&t, &w.key, &warm.s("uploadId")).await;
+    assert_eq!((done.status, done.db_before_response), (200, Some(true)));
 }

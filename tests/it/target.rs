@@ -3,7 +3,8 @@
 //! written once against [`Target`] and run against both.
 
 use std::cell::{OnceCell, RefCell};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use carcosa_edge::api;
@@ -35,7 +36,23 @@ pub fn native_config() -> Config {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "carcosa-edge-tests-upload-token-secret".to_owned());
     config.upload_tokens = Some(TokenSecret::new(secret.as_bytes()).unwrap());
+    config.scope_cache_ttl_secs = scope_ttl_secs();
     config
+}
+
+/// How long the Worker under test (and in-process runs) trust a resolved scope:
+/// `SCOPE_CACHE_TTL_SECS`, as `scripts/test` passes it to `wrangler dev`, or 5 seconds.
+pub fn scope_ttl_secs() -> u32 {
+    std::env::var("SCOPE_CACHE_TTL_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
+
+/// The revocation bound the tests hold the service to: the scope TTL, plus a second for the
+/// request that is in flight when it ends.
+pub fn revocation_bound() -> Duration {
+    Duration::from_secs(u64::from(scope_ttl_secs()) + 1)
 }
 
 /// An answer from the API.
@@ -44,6 +61,8 @@ pub struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// In-process runs: whether the handler used the database before answering.
+    pub db_before_response: Option<bool>,
 }
 
 impl Resp {
@@ -69,8 +88,9 @@ impl Resp {
 }
 
 enum Kind {
-    // Boxed: a test database handle is much larger than a URL.
-    Native { db: Box<TestDb> },
+    // Boxed: a test database handle is much larger than a URL. The isolate state is shared by
+    // the target's requests, as a Worker isolate shares it.
+    Native { db: Box<TestDb>, isolate: Rc<IsolateState> },
     Worker { base_url: String },
 }
 
@@ -91,7 +111,14 @@ impl Target {
     pub async fn native() -> Self {
         let db = pg::fresh_db().await;
         let client = db.connect().await;
-        Self::new(Kind::Native { db: Box::new(db) }, client)
+        let isolate = Rc::new(IsolateState::new(scope_ttl_secs()));
+        Self::new(
+            Kind::Native {
+                db: Box::new(db),
+                isolate,
+            },
+            client,
+        )
     }
 
     /// The wasm Worker under `wrangler dev` (`CARCOSA_TEST_WORKER_URL`), and the database it is
@@ -121,14 +148,15 @@ impl Target {
     /// Sends a request. `body` is sent as is (JSON text, or anything else for error tests).
     pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
         match &self.kind {
-            Kind::Native { db } => {
+            Kind::Native { db, isolate } => {
                 let mut req = http::Request::builder().method(method).uri(path);
                 for (n, v) in headers {
                     req = req.header(*n, *v);
                 }
                 let req = req.body(Bytes::from(body.unwrap_or_default().to_owned())).unwrap();
-                let rt = NativeRuntime::new(&db.url, native_config());
+                let rt = NativeRuntime::new(&db.url, native_config(), Rc::clone(isolate));
                 let handled = api::handle(&rt, req).await;
+                let db_before_response = Some(rt.db.get().is_some());
                 api::run_deferred(&rt, handled.deferred).await;
                 let (parts, bytes) = handled.response.into_parts();
                 let headers = parts
@@ -140,6 +168,7 @@ impl Target {
                     status: parts.status.as_u16(),
                     headers,
                     body: parse_body(&bytes),
+                    db_before_response,
                 }
             }
             Kind::Worker { base_url } => {
@@ -165,6 +194,7 @@ impl Target {
                     status,
                     headers,
                     body: parse_body(&bytes),
+                    db_before_response: None,
                 }
             }
         }
@@ -195,8 +225,7 @@ fn parse_body(bytes: &[u8]) -> Value {
 pub struct NativeRuntime {
     db_url: String,
     config: Config,
-    /// Fresh per request: in-process runs share nothing, so every use is recorded.
-    isolate: IsolateState,
+    isolate: Rc<IsolateState>,
     db: OnceCell<Client>,
     http: reqwest::Client,
     /// Every line logged, to check that nothing secret is.
@@ -204,11 +233,11 @@ pub struct NativeRuntime {
 }
 
 impl NativeRuntime {
-    pub fn new(db_url: &str, config: Config) -> Self {
+    pub fn new(db_url: &str, config: Config, isolate: Rc<IsolateState>) -> Self {
         Self {
             db_url: db_url.to_owned(),
             config,
-            isolate: IsolateState::default(),
+            isolate,
             db: OnceCell::new(),
             http: reqwest::Client::new(),
             logs: RefCell::default(),

@@ -1,0 +1,344 @@
+//! What an isolate remembers about API keys between requests, so that a key seen recently is
+//! answered without a database round trip.
+//!
+//! Two small, bounded maps with one time-to-live:
+//! - [`ScopeCache`]: the [`ScopeRow`] a key (or an upload token's key) resolved to, per tenant
+//!   named, and the keys that resolved to nothing (so a client retrying a bad key costs no query
+//!   each time);
+//! - [`SignableCache`]: decrypted bucket credentials, keyed by the stored (encrypted) row, so a
+//!   rotated credential is a different entry and never served stale.
+//!
+//! The TTL is the revocation bound: a revoked key, a removed share or a lowered permission keeps
+//! working in an isolate that resolved it for at most `ttl` after that resolution. Nothing here
+//! reads a clock or does IO; the caller passes `now_ms`.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::scope::{BucketRow, ScopeRow};
+use crate::storage::Signable;
+use crate::store::KeyRef;
+
+/// Where a cached answer came from: the key's identity plus the tenant the request named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    key: KeyId,
+    tenant: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum KeyId {
+    Hash(String),
+    Id { key_id: String, project_id: String },
+}
+
+impl std::fmt::Debug for KeyId {
+    // Key hashes identify keys: they stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hash(_) => f.write_str("Hash(<redacted>)"),
+            Self::Id { key_id, project_id } => write!(f, "Id({key_id}, {project_id})"),
+        }
+    }
+}
+
+impl CacheKey {
+    fn new(key: KeyRef<'_>, tenant: Option<&str>) -> Self {
+        let key = match key {
+            KeyRef::Hash(hash) => KeyId::Hash(hash.to_owned()),
+            KeyRef::Id { key_id, project_id } => KeyId::Id {
+                key_id: key_id.to_owned(),
+                project_id: project_id.to_owned(),
+            },
+        };
+        Self {
+            key,
+            tenant: tenant.map(str::to_owned),
+        }
+    }
+}
+
+/// A remembered answer.
+#[derive(Debug, Clone)]
+pub enum Cached {
+    /// The key resolved to this scope.
+    Known(Rc<ScopeRow>),
+    /// No live key matched.
+    Unknown,
+}
+
+#[derive(Debug)]
+struct Entry {
+    answer: Cached,
+    expires_at_ms: i64,
+}
+
+/// Resolved scopes and unknown keys, each remembered for `ttl_ms`.
+#[derive(Debug)]
+pub struct ScopeCache {
+    ttl_ms: i64,
+    known: HashMap<CacheKey, Entry>,
+    unknown: HashMap<CacheKey, Entry>,
+}
+
+impl ScopeCache {
+    /// Scopes remembered at most.
+    pub const CAPACITY: usize = 4096;
+    /// Unknown keys remembered at most. Separate, so a flood of random keys cannot evict the
+    /// scopes of real ones.
+    pub const UNKNOWN_CAPACITY: usize = 1024;
+
+    /// A cache whose entries live `ttl_secs`; 0 turns it off.
+    #[must_use]
+    pub fn new(ttl_secs: u32) -> Self {
+        Self {
+            ttl_ms: i64::from(ttl_secs) * 1000,
+            known: HashMap::new(),
+            unknown: HashMap::new(),
+        }
+    }
+
+    /// Whether anything is remembered at all.
+    #[must_use]
+    pub fn enabled(&self) -> bool {
+        self.ttl_ms > 0
+    }
+
+    /// The answer remembered for `key` naming `tenant`, if it is still fresh at `now_ms`.
+    pub fn get(&mut self, key: KeyRef<'_>, tenant: Option<&str>, now_ms: i64) -> Option<Cached> {
+        if !self.enabled() {
+            return None;
+        }
+        let k = CacheKey::new(key, tenant);
+        for map in [&mut self.known, &mut self.unknown] {
+            if let Some(entry) = map.get(&k) {
+                if now_ms < entry.expires_at_ms {
+                    return Some(entry.answer.clone());
+                }
+                map.remove(&k);
+            }
+        }
+        None
+    }
+
+    /// Remembers what `key` naming `tenant` resolved to at `now_ms` (`None`: nothing).
+    pub fn put(&mut self, key: KeyRef<'_>, tenant: Option<&str>, row: Option<ScopeRow>, now_ms: i64) -> Cached {
+        let answer = row.map_or(Cached::Unknown, |row| Cached::Known(Rc::new(row)));
+        if !self.enabled() {
+            return answer;
+        }
+        let (map, capacity) = match answer {
+            Cached::Known(_) => (&mut self.known, Self::CAPACITY),
+            Cached::Unknown => (&mut self.unknown, Self::UNKNOWN_CAPACITY),
+        };
+        if map.len() >= capacity {
+            map.retain(|_, e| now_ms < e.expires_at_ms);
+            if map.len() >= capacity {
+                // Still full of fresh entries: start over rather than track recency on every hit.
+                map.clear();
+            }
+        }
+        map.insert(
+            CacheKey::new(key, tenant),
+            Entry {
+                answer: answer.clone(),
+                expires_at_ms: now_ms.saturating_add(self.ttl_ms),
+            },
+        );
+        answer
+    }
+
+    /// Entries held (fresh or not yet swept), for tests and diagnostics.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.known.len() + self.unknown.len()
+    }
+
+    /// Whether nothing is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Decrypted credentials per stored bucket row. An entry is found only by an identical row
+/// (same endpoint, name, region and encrypted credentials), so freshness is the row's: the
+/// [`ScopeCache`] or the database decides it.
+#[derive(Debug, Default)]
+pub struct SignableCache {
+    entries: HashMap<String, (BucketRow, Rc<Signable>)>,
+}
+
+impl SignableCache {
+    /// Buckets remembered at most.
+    const CAPACITY: usize = 256;
+
+    /// The signable bucket for `row`, built by `make` unless an identical row was seen before.
+    ///
+    /// # Errors
+    /// Whatever `make` returns.
+    pub fn get_or_try<E>(
+        &mut self,
+        row: &BucketRow,
+        make: impl FnOnce() -> Result<Signable, E>,
+    ) -> Result<Rc<Signable>, E> {
+        if let Some((stored, signable)) = self.entries.get(&row.id) {
+            if stored == row {
+                return Ok(Rc::clone(signable));
+            }
+        }
+        let signable = Rc::new(make()?);
+        if self.entries.len() >= Self::CAPACITY {
+            self.entries.clear();
+        }
+        self.entries.insert(row.id.clone(), (row.clone(), Rc::clone(&signable)));
+        Ok(signable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::permission::PermissionSet;
+    use crate::scope::TeamRow;
+    use crate::sigv4::{Bucket, Credentials, UrlStyle};
+
+    fn row(key_id: &str) -> ScopeRow {
+        ScopeRow {
+            key_id: key_id.into(),
+            permissions: PermissionSet::from_json(&serde_json::json!(["*"])),
+            key_expires_at_ms: None,
+            project_id: "p1".into(),
+            project_slug: "site".into(),
+            multi_tenant: false,
+            team: Some(TeamRow {
+                id: "t1".into(),
+                slug: "default".into(),
+                org_slug: "acme".into(),
+            }),
+            bucket: bucket_row("secret-a"),
+            share_level: None,
+            tenant: None,
+        }
+    }
+
+    fn bucket_row(sealed: &str) -> BucketRow {
+        BucketRow {
+            id: "b1".into(),
+            provider: "s3".into(),
+            bucket_name: "uploads".into(),
+            region: None,
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            encrypted_access_key: "v1:a:b".into(),
+            encrypted_secret_key: sealed.into(),
+            owner_team_id: "t1".into(),
+        }
+    }
+
+    fn known_id(c: Option<Cached>) -> Option<String> {
+        match c? {
+            Cached::Known(row) => Some(row.key_id.clone()),
+            Cached::Unknown => Some("<unknown>".into()),
+        }
+    }
+
+    #[test]
+    fn entries_live_exactly_the_ttl() {
+        let mut c = ScopeCache::new(30);
+        let key = KeyRef::Hash("h1");
+        assert!(c.get(key, None, 0).is_none());
+        c.put(key, None, Some(row("k1")), 1_000);
+        assert_eq!(known_id(c.get(key, None, 1_000)).as_deref(), Some("k1"));
+        assert_eq!(known_id(c.get(key, None, 30_999)).as_deref(), Some("k1"));
+        assert!(c.get(key, None, 31_000).is_none(), "expired at put + ttl");
+        assert!(c.is_empty(), "an expired entry is dropped when seen");
+    }
+
+    #[test]
+    fn the_tenant_and_the_key_identity_are_part_of_the_key() {
+        let mut c = ScopeCache::new(30);
+        c.put(KeyRef::Hash("h1"), Some("blue"), Some(row("k1")), 0);
+        assert!(c.get(KeyRef::Hash("h1"), None, 1).is_none());
+        assert!(c.get(KeyRef::Hash("h1"), Some("red"), 1).is_none());
+        assert!(c.get(KeyRef::Hash("h1"), Some("blue"), 1).is_some());
+        let token = KeyRef::Id {
+            key_id: "k1",
+            project_id: "p1",
+        };
+        assert!(c.get(token, Some("blue"), 1).is_none());
+        c.put(token, None, Some(row("k1")), 0);
+        let other_project = KeyRef::Id {
+            key_id: "k1",
+            project_id: "p2",
+        };
+        assert!(c.get(other_project, None, 1).is_none());
+        assert!(c.get(token, None, 1).is_some());
+    }
+
+    #[test]
+    fn unknown_keys_are_remembered_too() {
+        let mut c = ScopeCache::new(10);
+        assert!(matches!(c.put(KeyRef::Hash("nope"), None, None, 0), Cached::Unknown));
+        assert_eq!(
+            known_id(c.get(KeyRef::Hash("nope"), None, 9_999)).as_deref(),
+            Some("<unknown>")
+        );
+        assert!(c.get(KeyRef::Hash("nope"), None, 10_000).is_none());
+    }
+
+    #[test]
+    fn a_flood_of_unknown_keys_cannot_evict_known_ones() {
+        let mut c = ScopeCache::new(60);
+        c.put(KeyRef::Hash("real"), None, Some(row("k1")), 0);
+        for i in 0..ScopeCache::UNKNOWN_CAPACITY * 3 {
+            c.put(KeyRef::Hash(&format!("random-{i}")), None, None, 1);
+        }
+        assert!(c.len() <= ScopeCache::UNKNOWN_CAPACITY + 1, "bounded: {}", c.len());
+        assert_eq!(known_id(c.get(KeyRef::Hash("real"), None, 2)).as_deref(), Some("k1"));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let mut c = ScopeCache::new(60);
+        for i in 0..ScopeCache::CAPACITY * 2 + 7 {
+            c.put(KeyRef::Hash(&format!("k{i}")), None, Some(row("k")), 0);
+            assert!(c.len() <= ScopeCache::CAPACITY);
+        }
+        // Expired entries are swept before anything fresh is dropped.
+        let mut c = ScopeCache::new(1);
+        for i in 0..ScopeCache::CAPACITY {
+            c.put(KeyRef::Hash(&format!("old{i}")), None, Some(row("k")), 0);
+        }
+        c.put(KeyRef::Hash("new"), None, Some(row("k")), 5_000);
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn ttl_zero_remembers_nothing() {
+        let mut c = ScopeCache::new(0);
+        assert!(!c.enabled());
+        c.put(KeyRef::Hash("h"), None, Some(row("k1")), 0);
+        c.put(KeyRef::Hash("u"), None, None, 0);
+        assert!(c.get(KeyRef::Hash("h"), None, 0).is_none());
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn signables_are_reused_only_for_an_identical_row() {
+        let mut c = SignableCache::default();
+        let made = std::cell::Cell::new(0);
+        let make = || {
+            made.set(made.get() + 1);
+            Ok::<_, ()>(Signable {
+                bucket: Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap(),
+                credentials: Credentials::new("AKID", "secret"),
+            })
+        };
+        c.get_or_try(&bucket_row("secret-a"), make).unwrap();
+        c.get_or_try(&bucket_row("secret-a"), make).unwrap();
+        assert_eq!(made.get(), 1);
+        // Rotated credentials: same bucket id, new sealed value.
+        c.get_or_try(&bucket_row("secret-b"), make).unwrap();
+        assert_eq!(made.get(), 2);
+    }
+}
