@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use tokio_postgres::Client;
 
 use crate::api::Deferred;
-use crate::scope_cache::{ScopeCache, SignableCache};
+use crate::scope_cache::{ScopeCache, SignableCache, UnknownKeyBudget};
 use crate::sigv4::SigningKeyCache;
 use crate::store::StoreError;
 use crate::upload_id::UploadIdKey;
@@ -117,6 +117,8 @@ impl AllowedOrigins {
 pub struct IsolateState {
     /// Resolved scopes and unknown keys, trusted for the configured TTL.
     pub scopes: RefCell<ScopeCache>,
+    /// Unknown API keys presented per client, to refuse floods of made-up keys.
+    pub unknown_keys: RefCell<UnknownKeyBudget>,
     /// Decrypted bucket credentials, per stored row.
     pub signables: RefCell<SignableCache>,
     /// Derived signing keys: one derivation per (secret, date, region).
@@ -135,6 +137,7 @@ impl IsolateState {
     pub fn new(scope_cache_ttl_secs: u32) -> Self {
         Self {
             scopes: RefCell::new(ScopeCache::new(scope_cache_ttl_secs)),
+            unknown_keys: RefCell::default(),
             signables: RefCell::default(),
             signing_keys: RefCell::default(),
             key_touches: RefCell::default(),

@@ -161,6 +161,52 @@ impl ScopeCache {
     }
 }
 
+/// How many unknown API keys each client (by address) may present, per isolate, before its
+/// lookups of keys the isolate does not know are refused without asking the database. Keys are
+/// random, so remembering unknown ones does not stop a client that tries a new one each time;
+/// this does, while clients that present known keys (and everyone else) are unaffected.
+#[derive(Debug, Default)]
+pub struct UnknownKeyBudget {
+    windows: HashMap<String, (i64, u32)>,
+}
+
+impl UnknownKeyBudget {
+    /// Unknown keys a client may present per window.
+    pub const LIMIT: u32 = 20;
+    /// The window, in milliseconds.
+    pub const WINDOW_MS: i64 = 60_000;
+    /// Clients tracked at most; beyond it the memory starts over.
+    const CAPACITY: usize = 4096;
+
+    /// `Some(seconds to wait)` if `client` used up its budget in the window running at `now_ms`.
+    #[must_use]
+    pub fn exhausted(&self, client: &str, now_ms: i64) -> Option<u32> {
+        let (start, count) = self.windows.get(client)?;
+        let left_ms = start + Self::WINDOW_MS - now_ms;
+        (left_ms > 0 && *count >= Self::LIMIT).then(|| u32::try_from((left_ms + 999) / 1000).unwrap_or(1))
+    }
+
+    /// Counts an unknown key presented by `client` at `now_ms`.
+    pub fn record(&mut self, client: &str, now_ms: i64) {
+        if let Some((start, count)) = self.windows.get_mut(client) {
+            if now_ms < *start + Self::WINDOW_MS {
+                *count += 1;
+            } else {
+                *start = now_ms;
+                *count = 1;
+            }
+            return;
+        }
+        if self.windows.len() >= Self::CAPACITY {
+            self.windows.retain(|_, (start, _)| now_ms < *start + Self::WINDOW_MS);
+            if self.windows.len() >= Self::CAPACITY {
+                self.windows.clear();
+            }
+        }
+        self.windows.insert(client.to_owned(), (now_ms, 1));
+    }
+}
+
 /// Decrypted credentials per stored bucket row. An entry is found only by an identical row
 /// (same endpoint, name, region and encrypted credentials), so freshness is the row's: the
 /// [`ScopeCache`] or the database decides it.
@@ -321,6 +367,21 @@ mod tests {
         c.put(KeyRef::Hash("u"), None, None, 0);
         assert!(c.get(KeyRef::Hash("h"), None, 0).is_none());
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn clients_presenting_many_unknown_keys_are_slowed() {
+        let mut b = UnknownKeyBudget::default();
+        for i in 0..UnknownKeyBudget::LIMIT {
+            assert_eq!(b.exhausted("1.2.3.4", i64::from(i)), None);
+            b.record("1.2.3.4", i64::from(i));
+        }
+        assert_eq!(b.exhausted("1.2.3.4", 1_000), Some(59));
+        assert_eq!(b.exhausted("5.6.7.8", 1_000), None, "other clients are unaffected");
+        assert_eq!(b.exhausted("1.2.3.4", 59_999), Some(1));
+        assert_eq!(b.exhausted("1.2.3.4", 60_000), None, "a new window");
+        b.record("1.2.3.4", 60_000);
+        assert_eq!(b.exhausted("1.2.3.4", 60_001), None);
     }
 
     #[test]

@@ -20,8 +20,14 @@ use crate::upload_token::{self, TokenError, UploadClaims};
 /// Who is calling.
 #[derive(Debug)]
 pub(super) enum Caller {
-    /// A project API key, by hash.
-    Key(KeyHash),
+    /// A project API key, by hash, presented by a client at an address (`cf-connecting-ip`),
+    /// when known.
+    Key {
+        /// The key's SHA-256.
+        hash: KeyHash,
+        /// The client's address.
+        client: Option<String>,
+    },
     /// An upload token minted from a key.
     Token(UploadClaims),
 }
@@ -30,7 +36,7 @@ impl Caller {
     /// How `store` finds the caller's key.
     pub(super) fn key_ref(&self) -> KeyRef<'_> {
         match self {
-            Self::Key(hash) => KeyRef::Hash(hash.as_str()),
+            Self::Key { hash, .. } => KeyRef::Hash(hash.as_str()),
             Self::Token(c) => KeyRef::Id {
                 key_id: &c.kid,
                 project_id: &c.pid,
@@ -55,7 +61,7 @@ impl Caller {
     pub(super) fn bound_tenant(&self) -> Option<&str> {
         match self {
             Self::Token(claims) => claims.tnt.as_deref(),
-            Self::Key(_) => None,
+            Self::Key { .. } => None,
         }
     }
 
@@ -99,12 +105,24 @@ pub(super) async fn resolve<R: Runtime>(
     tenant: Option<&str>,
 ) -> Result<Rc<ScopeRow>, ApiError> {
     let key = caller.key_ref();
-    let cached = rt.isolate().scopes.borrow_mut().get(key, tenant, rt.now_ms());
+    let isolate = rt.isolate();
+    let cached = isolate.scopes.borrow_mut().get(key, tenant, rt.now_ms());
     let answer = match cached {
         Some(answer) => answer,
         None => {
+            // Only API keys can be made up; tokens are signed, so their lookups need no budget.
+            let client = match caller {
+                Caller::Key { client, .. } => Some(client.as_deref().unwrap_or("unknown")),
+                Caller::Token(_) => None,
+            };
+            if let Some(wait) = client.and_then(|c| isolate.unknown_keys.borrow().exhausted(c, rt.now_ms())) {
+                return Err(ApiError::RateLimited(wait));
+            }
             let row = store::resolve_scope(rt.db().await?, key, tenant).await?;
-            rt.isolate().scopes.borrow_mut().put(key, tenant, row, rt.now_ms())
+            if let (None, Some(client)) = (&row, client) {
+                isolate.unknown_keys.borrow_mut().record(client, rt.now_ms());
+            }
+            isolate.scopes.borrow_mut().put(key, tenant, row, rt.now_ms())
         }
     };
     match answer {
@@ -136,7 +154,15 @@ pub(super) fn caller<R: Runtime>(rt: &R, req: &Request<Bytes>) -> Result<Caller,
         };
     }
     let key = ApiKey::parse(raw).map_err(|_| ApiError::InvalidCredentials)?;
-    Ok(Caller::Key(key.hash()))
+    let client = req
+        .headers()
+        .get("cf-connecting-ip")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok(Caller::Key {
+        hash: key.hash(),
+        client,
+    })
 }
 
 /// The raw credential from the headers; `Authorization` wins over `X-API-Key`.

@@ -64,6 +64,9 @@ pub enum ApiError {
         /// What is wrong, for a human.
         message: String,
     },
+    /// The client presented too many unknown API keys; retry after this many seconds.
+    #[error("too many requests with unknown API keys from this client; retry later")]
+    RateLimited(u32),
     /// The database is unreachable.
     #[error("the database is unavailable; retry shortly")]
     DatabaseUnavailable(#[source] StoreError),
@@ -107,6 +110,7 @@ impl ApiError {
             Self::Conflict { .. } => 409,
             Self::BodyTooLarge(_) | Self::FileTooLarge(_) => 413,
             Self::UnsupportedMediaType => 415,
+            Self::RateLimited(_) => 429,
             Self::Internal(_) => 500,
             Self::StorageRejected(_) => 502,
             Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => 503,
@@ -137,6 +141,7 @@ impl ApiError {
             Self::BodyTooLarge(_) => "body_too_large",
             Self::FileTooLarge(_) => "file_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited(_) => "rate_limited",
             Self::UploadNotFound => "upload_not_found",
             Self::DatabaseUnavailable(_) => "database_unavailable",
             Self::StorageUnavailable(_) => "storage_unavailable",
@@ -161,7 +166,11 @@ impl ApiError {
     /// Seconds to send in `Retry-After`, for errors worth retrying.
     #[must_use]
     pub fn retry_after(&self) -> Option<u32> {
-        matches!(self, Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_)).then_some(RETRY_AFTER_SECS)
+        match self {
+            Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => Some(RETRY_AFTER_SECS),
+            Self::RateLimited(secs) => Some(*secs),
+            _ => None,
+        }
     }
 
     /// What an operator should see in the log: the error chain for server-side failures, `None`

@@ -40,6 +40,7 @@ scenarios!(
     upstream_sdk_routes,
     lost_upload_rows_are_recreated,
     upload_ids_cannot_be_forged,
+    floods_of_unknown_keys_are_refused,
 );
 
 /// Sends bytes to a presigned URL with the headers the presign response named.
@@ -941,4 +942,44 @@ async fn warm_requests_skip_the_database() {
     assert_eq!(put(&warm.s("url"), &warm.body["headers"], b"warm").await.0, 200);
     let done = complete(&t, &w.key, &warm.s("uploadId")).await;
     assert_eq!((done.status, done.db_before_response), (200, Some(true)));
+}
+
+/// Made-up keys are all different, so remembering unknown keys alone cannot stop a client that
+/// tries a new one each time: past a budget, that client's lookups of keys the isolate does not
+/// know are refused without a query. Known keys and other clients are unaffected.
+async fn floods_of_unknown_keys_are_refused(t: &Target) {
+    let w = World::new(t).await;
+    let suffix = hex::encode(crate::s3::rand_bytes());
+    let attacker = format!("2001:db8::{}:{}", &suffix[..4], &suffix[4..]);
+    let other = format!("2001:db8::1:{}", &suffix[..4]);
+    let send = |key: String, client: String| async move {
+        t.call(
+            "POST",
+            "/v1/uploads",
+            &[("x-api-key", &key), ("cf-connecting-ip", &client)],
+            Some(r#"{"filename": "a.txt"}"#),
+        )
+        .await
+    };
+    let made_up = || {
+        let mut random = [0u8; 32];
+        getrandom::getrandom(&mut random).unwrap();
+        carcosa_edge::apikey::ApiKey::generate(random)
+            .expose_secret()
+            .to_owned()
+    };
+    // The real key is seen (and cached) first.
+    assert_eq!(send(w.key.clone(), attacker.clone()).await.status, 201);
+    let limit = carcosa_edge::scope_cache::UnknownKeyBudget::LIMIT;
+    for _ in 0..limit {
+        let r = send(made_up(), attacker.clone()).await;
+        assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
+    }
+    let r = send(made_up(), attacker.clone()).await;
+    assert_eq!((r.status, r.code()), (429, "rate_limited"), "{}", r.body);
+    let wait: u32 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(send(w.key.clone(), attacker.clone()).await.status, 201);
+    let r = send(made_up(), other).await;
+    assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
 }
