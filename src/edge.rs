@@ -258,6 +258,10 @@ impl Runtime for WorkerRuntime {
         })
     }
 
+    async fn sleep(&self, ms: u32) {
+        worker::Delay::from(std::time::Duration::from_millis(u64::from(ms))).await;
+    }
+
     fn log(&self, level: Level, message: &str) {
         match level {
             Level::Error => console_error!("{message}"),

@@ -31,6 +31,10 @@ pub struct Config {
     /// How long an isolate trusts a resolved scope, in seconds (`SCOPE_CACHE_TTL_SECS`; 0: not
     /// at all). This is the revocation bound.
     pub scope_cache_ttl_secs: u32,
+    /// How long deferred writes wait for company before a connection is opened for them, in
+    /// milliseconds. Every connection costs a handshake (SCRAM's key stretching runs in the
+    /// isolate's own thread), so a busy isolate writes many rows per connection.
+    pub write_batch_delay_ms: u32,
 }
 
 impl Config {
@@ -39,6 +43,8 @@ impl Config {
 
     /// How long a resolved scope is trusted when the deployment does not say: 30 seconds.
     pub const DEFAULT_SCOPE_CACHE_TTL_SECS: u32 = 30;
+    /// Deferred writes wait this long to be batched: 50 ms.
+    pub const DEFAULT_WRITE_BATCH_DELAY_MS: u32 = 50;
     /// The longest scope TTL accepted: one hour (it bounds how long a revoked key keeps working).
     pub const MAX_SCOPE_CACHE_TTL_SECS: u32 = 3600;
 
@@ -53,6 +59,7 @@ impl Config {
             upload_tokens: None,
             upload_ids,
             scope_cache_ttl_secs: Self::DEFAULT_SCOPE_CACHE_TTL_SECS,
+            write_batch_delay_ms: Self::DEFAULT_WRITE_BATCH_DELAY_MS,
         }
     }
 
@@ -241,6 +248,9 @@ pub trait Runtime {
 
     /// Writes a log line. Callers never pass secrets, keys, key hashes or SQL.
     fn log(&self, level: Level, message: &str);
+
+    /// Waits `ms` milliseconds without using CPU (a timer, not a busy loop).
+    async fn sleep(&self, ms: u32);
 
     /// Fills `buf` with random bytes from the platform's CSPRNG.
     ///

@@ -30,6 +30,8 @@ use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 
 pub use error::ApiError;
 
+#[cfg(doc)]
+use crate::runtime::Config;
 use crate::runtime::{Level, Runtime};
 use crate::store::{self, NewUpload, StoreError};
 use crate::upload_id::UploadTicket;
@@ -163,8 +165,8 @@ async fn route<R: Runtime>(
 
 /// Runs work returned in [`Handled::deferred`], after the response, batched across the requests of
 /// an isolate: the items join the isolate's queue, and unless another request is already writing
-/// it (and will take these too), this one writes the queue until it is empty, one statement per
-/// kind of write for each batch. Failures are logged: the client has its answer, and a lost
+/// it (and will take these too), this one waits [`Config::write_batch_delay_ms`] for company and
+/// then writes the queue until it is empty, one statement per kind of write for each batch. Failures are logged: the client has its answer, and a lost
 /// upload row is recreated from its id on completion.
 pub async fn run_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) {
     let isolate = rt.isolate();
@@ -172,6 +174,11 @@ pub async fn run_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) {
     let Some(_writing) = Flushing::start(&isolate.flushing) else {
         return;
     };
+    // Let the requests arriving meanwhile join this batch (the wait is a timer, not CPU).
+    let delay = rt.config().write_batch_delay_ms;
+    if delay > 0 && !isolate.pending.borrow().is_empty() {
+        rt.sleep(delay).await;
+    }
     loop {
         let batch = std::mem::take(&mut *isolate.pending.borrow_mut());
         if batch.is_empty() {

@@ -283,6 +283,10 @@ impl Runtime for NativeRuntime {
         })
     }
 
+    async fn sleep(&self, ms: u32) {
+        tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+    }
+
     fn log(&self, _level: Level, message: &str) {
         self.logs.borrow_mut().push(message.to_owned());
     }
