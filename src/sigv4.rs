@@ -365,16 +365,16 @@ fn valid_bucket_name(name: &str, style: UrlStyle) -> bool {
 
 /// A derived `SigV4` signing key, valid for one access key, UTC day and region.
 ///
-/// The key bytes are zeroized on drop. Presigning with a key whose scope does not match
-/// the request fails with [`PresignError::KeyScopeMismatch`] instead of yielding a dead URL.
+/// Presigning with a key whose scope does not match the request fails with
+/// [`PresignError::KeyScopeMismatch`] instead of yielding a dead URL.
 pub struct SigningKey {
-    key: Zeroizing<[u8; 32]>,
-    /// HMAC-SHA256 keyed with `key`, its inner and outer pad blocks already hashed: each
-    /// signature clones it instead of re-keying, which saves two of the dozen SHA-256 block
-    /// compressions a presign costs (they are most of its time). Unlike `key`, this state is
-    /// not zeroized on drop: `hmac` 0.12 offers no way to, and `unsafe` is forbidden here. It
-    /// is worth as much as the key (one day, one region); per-signature HMAC state on the
-    /// stack was never zeroized either.
+    /// HMAC-SHA256 keyed with the derived key, its inner and outer pad blocks already hashed:
+    /// each signature clones it instead of re-keying, which saves two of the dozen SHA-256
+    /// block compressions a presign costs (they are most of its time). The key bytes
+    /// themselves are zeroized once this is built, but this state is not zeroized on drop:
+    /// `hmac` 0.12 offers no way to, and `unsafe` is forbidden here. It is worth as much as
+    /// the key (one day, one region); per-signature HMAC state on the stack never was
+    /// zeroized either.
     mac: Hmac<Sha256>,
     access_key_id: String,
     date: Date,
@@ -405,7 +405,6 @@ impl SigningKey {
         );
         Self {
             mac: hmac_keyed(&*key),
-            key,
             access_key_id: credentials.access_key_id.clone(),
             date: at.0.date(),
             region: region.to_owned(),
@@ -457,8 +456,8 @@ impl fmt::Debug for SigningKey {
 /// Meant to live as long as the process (one per isolate, say), lent mutably to
 /// one request at a time. It holds at most 16 keys: deriving a new one first drops
 /// keys of other days, then the oldest. The secret is remembered only as a
-/// SHA-256 digest, so rotating it under the same key id re-derives. Keys are
-/// zeroized when evicted and when the cache is dropped.
+/// SHA-256 digest (zeroized when evicted or dropped), so rotating it under the same
+/// key id re-derives. The keys' pre-keyed HMAC states are not zeroized (see [`SigningKey`]).
 #[derive(Default)]
 pub struct SigningKeyCache {
     entries: Vec<(Zeroizing<[u8; 32]>, SigningKey)>,
@@ -1540,14 +1539,16 @@ mod tests {
     #[test]
     fn cache_derives_once_per_scope() {
         let mut cache = SigningKeyCache::new();
-        let first = *cache.get(&creds(), at(0), "us-east-1").key;
-        assert_eq!(first, *SigningKey::derive(&creds(), at(0), "us-east-1").key);
-        assert_eq!(*cache.get(&creds(), at(3_600), "us-east-1").key, first);
+        // Keys are compared by what they sign.
+        let mac = |key: &SigningKey| <[u8; 32]>::from(key.mac.clone().chain_update(b"x").finalize().into_bytes());
+        let first = mac(cache.get(&creds(), at(0), "us-east-1"));
+        assert_eq!(first, mac(&SigningKey::derive(&creds(), at(0), "us-east-1")));
+        assert_eq!(mac(cache.get(&creds(), at(3_600), "us-east-1")), first);
         assert_eq!(cache.entries.len(), 1);
 
         cache.get(&creds(), at(0), "auto");
         let rotated = Credentials::new(AKID, "new secret");
-        assert_ne!(*cache.get(&rotated, at(0), "us-east-1").key, first);
+        assert_ne!(mac(cache.get(&rotated, at(0), "us-east-1")), first);
         assert_eq!(cache.entries.len(), 3);
 
         cache.get(&creds(), at(86_400), "us-east-1");
@@ -1579,11 +1580,12 @@ mod tests {
             let expected: [u8; 32] = reference.finalize().into_bytes().into();
             assert_eq!(*hmac_sha256(&key, b"message"), expected, "{len}");
         }
-        let key = SigningKey::derive(&creds(), at(0), "us-east-1");
-        let mut prekeyed = key.mac.clone();
-        prekeyed.update(b"message");
-        let expected = hmac_sha256(&*key.key, b"message");
-        assert_eq!(<[u8; 32]>::from(prekeyed.finalize().into_bytes()), *expected);
+        let key = [0x5a; 32];
+        let prekeyed = hmac_keyed(&key).clone().chain_update(b"message");
+        assert_eq!(
+            <[u8; 32]>::from(prekeyed.finalize().into_bytes()),
+            *hmac_sha256(&key, b"message")
+        );
     }
 
     /// An upload id with every character class AWS upload ids use.
