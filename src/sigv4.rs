@@ -23,9 +23,11 @@
 //! [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
+use std::ops::Range;
 
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
@@ -160,16 +162,37 @@ impl SigningTime {
     /// The `X-Amz-Date` form, `yyyymmddThhmmssZ`.
     #[must_use]
     pub fn amz_date(self) -> String {
-        let t = self.0;
-        let (date, h, m, s) = (self.date_stamp(), t.hour(), t.minute(), t.second());
-        format!("{date}T{h:02}{m:02}{s:02}Z")
+        self.amz_date_bytes().iter().copied().map(char::from).collect()
     }
 
     /// The credential-scope date, `yyyymmdd`.
     #[must_use]
     pub fn date_stamp(self) -> String {
-        let t = self.0;
-        format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day())
+        self.amz_date_bytes()[..8].iter().copied().map(char::from).collect()
+    }
+
+    /// `yyyymmddThhmmssZ` as ASCII bytes, written digit by digit: every presign needs it, and
+    /// `format!` costs more than the rest of building the URL. The year has four digits
+    /// because [`SigningTime::from_unix`] accepts 1970 to 9999 only.
+    fn amz_date_bytes(self) -> [u8; 16] {
+        let (year, month, day) = self.0.to_calendar_date();
+        let (hour, minute, second) = self.0.to_hms();
+        let mut out = *b"00000000T000000Z";
+        let fields = [
+            (0..4, year.unsigned_abs()),
+            (4..6, u32::from(u8::from(month))),
+            (6..8, u32::from(day)),
+            (9..11, u32::from(hour)),
+            (11..13, u32::from(minute)),
+            (13..15, u32::from(second)),
+        ];
+        for (digits, mut value) in fields {
+            for digit in out[digits].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        out
     }
 }
 
@@ -342,13 +365,26 @@ fn valid_bucket_name(name: &str, style: UrlStyle) -> bool {
 
 /// A derived `SigV4` signing key, valid for one access key, UTC day and region.
 ///
-/// Zeroized on drop. Presigning with a key whose scope does not match the request
-/// fails with [`PresignError::KeyScopeMismatch`] instead of yielding a dead URL.
+/// Presigning with a key whose scope does not match the request fails with
+/// [`PresignError::KeyScopeMismatch`] instead of yielding a dead URL.
 pub struct SigningKey {
-    key: Zeroizing<[u8; 32]>,
+    /// HMAC-SHA256 keyed with the derived key, its inner and outer pad blocks already hashed:
+    /// each signature clones it instead of re-keying, which saves two of the dozen SHA-256
+    /// block compressions a presign costs (they are most of its time). The key bytes
+    /// themselves are zeroized once this is built, but this state is not zeroized on drop:
+    /// `hmac` 0.12 offers no way to, and `unsafe` is forbidden here. It is worth as much as
+    /// the key (one day, one region); per-signature HMAC state on the stack never was
+    /// zeroized either.
+    mac: Hmac<Sha256>,
     access_key_id: String,
     date: Date,
     region: String,
+    /// `yyyymmdd/region/s3/aws4_request`, for the string to sign.
+    scope: String,
+    /// `X-Amz-Credential`'s value, already query-encoded: `akid%2Fyyyymmdd%2Fregion%2Fs3%2Faws4_request`.
+    /// The key is only used for this access key, day and region, so both strings are built
+    /// once here instead of on every signature.
+    credential: String,
 }
 
 impl SigningKey {
@@ -359,11 +395,21 @@ impl SigningKey {
         let k_date = hmac_sha256(secret.as_bytes(), at.date_stamp().as_bytes());
         let k_region = hmac_sha256(&*k_date, region.as_bytes());
         let k_service = hmac_sha256(&*k_region, SERVICE.as_bytes());
+        let key = hmac_sha256(&*k_service, TERMINATOR.as_bytes());
+        let scope = format!("{}/{region}/{SERVICE}/{TERMINATOR}", at.date_stamp());
+        let mut credential = String::new();
+        encode_into(
+            &mut credential,
+            &format!("{}/{scope}", credentials.access_key_id),
+            false,
+        );
         Self {
-            key: hmac_sha256(&*k_service, TERMINATOR.as_bytes()),
+            mac: hmac_keyed(&*key),
             access_key_id: credentials.access_key_id.clone(),
             date: at.0.date(),
             region: region.to_owned(),
+            scope,
+            credential,
         }
     }
 
@@ -384,7 +430,9 @@ impl SigningKey {
         if !self.is_for(credentials.access_key_id(), at, region) {
             return Err(PresignError::KeyScopeMismatch);
         }
-        Ok(hex::encode(*hmac_sha256(&*self.key, string_to_sign.as_bytes())))
+        let mut mac = self.mac.clone();
+        mac.update(string_to_sign.as_bytes());
+        Ok(hex::encode(mac.finalize().into_bytes()))
     }
 
     fn is_for(&self, access_key_id: &str, at: SigningTime, region: &str) -> bool {
@@ -408,8 +456,8 @@ impl fmt::Debug for SigningKey {
 /// Meant to live as long as the process (one per isolate, say), lent mutably to
 /// one request at a time. It holds at most 16 keys: deriving a new one first drops
 /// keys of other days, then the oldest. The secret is remembered only as a
-/// SHA-256 digest, so rotating it under the same key id re-derives. Keys are
-/// zeroized when evicted and when the cache is dropped.
+/// SHA-256 digest (zeroized when evicted or dropped), so rotating it under the same
+/// key id re-derives. The keys' pre-keyed HMAC states are not zeroized (see [`SigningKey`]).
 #[derive(Default)]
 pub struct SigningKeyCache {
     entries: Vec<(Zeroizing<[u8; 32]>, SigningKey)>,
@@ -469,26 +517,34 @@ struct Request<'a> {
     method: Method,
     bucket: &'a Bucket,
     credentials: &'a Credentials,
-    path: String,
+    /// Unencoded; empty for the bucket itself.
+    object_key: &'a str,
     /// The action's own query parameters, which `extras` may not repeat.
     subresource: &'a [(&'static str, String)],
     extras: &'a Extras,
 }
 
-/// The canonical query (also the emitted one, minus the signature), all signed
-/// headers by name (`host` included), and the string to sign.
-type Canonical = (String, BTreeMap<String, String>, String);
+/// A request's URL up to its signature, and what else the signature covers.
+///
+/// The canonical request and the string to sign are never built as strings: their parts are
+/// streamed into a [`Sink`] (the SHA-256 of the canonical request, then the HMAC), and the
+/// path and query are read back out of `url`, which is also what the client gets.
+struct Unsigned {
+    /// `scheme://host/path?query`, ready for `&X-Amz-Signature=`.
+    url: String,
+    /// The canonical URI: the path as encoded in `url`.
+    path: Range<usize>,
+    /// The canonical query string: the query as emitted in `url`, sorted.
+    query: Range<usize>,
+    /// Signed headers other than `host`, sorted by name, values canonical.
+    headers: Vec<(String, String)>,
+    amz_date: [u8; 16],
+}
 
 impl Request<'_> {
-    fn canonicalise(&self, at: SigningTime, expires: Expiry) -> Result<Canonical, PresignError> {
-        let region = self.bucket.region();
-        let headers = signed_headers(&self.extras.headers, self.bucket.host())?;
-        let signed_names = headers.keys().cloned().collect::<Vec<_>>().join(";");
-        let scope = format!("{}/{region}/{SERVICE}/{TERMINATOR}", at.date_stamp());
-        let credential = format!("{}/{scope}", self.credentials.access_key_id());
-        let (amz_date, expires) = (at.amz_date(), expires.as_secs().to_string());
-
-        let mut params = Vec::with_capacity(self.subresource.len() + self.extras.query.len() + 6);
+    fn unsigned(&self, key: &SigningKey, at: SigningTime, expires: Expiry) -> Result<Unsigned, PresignError> {
+        let headers = canonical_headers(&self.extras.headers)?;
+        let mut params = Vec::with_capacity(self.subresource.len() + self.extras.query.len());
         params.extend(self.subresource.iter().map(|(name, value)| (*name, value.as_str())));
         for (name, value) in &self.extras.query {
             let amz = name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"));
@@ -498,36 +554,82 @@ impl Request<'_> {
             }
             params.push((name.as_str(), value.as_str()));
         }
-        params.extend([
-            ("X-Amz-Algorithm", ALGORITHM),
-            ("X-Amz-Credential", &credential),
-            ("X-Amz-Date", &amz_date),
-            ("X-Amz-Expires", &expires),
-            ("X-Amz-SignedHeaders", &signed_names),
-        ]);
-        if let Some(token) = self.credentials.session_token() {
-            params.push(("X-Amz-Security-Token", token));
-        }
-        let query = canonical_query(params);
+        sort_params(&mut params);
+        // No other parameter starts with `X-Amz-` (refused above), so each sorts either before
+        // or after all the signer's own, which are written in sorted order between them.
+        let before_amz = params.partition_point(|(name, _)| encoded_cmp(name, "X-Amz-").is_lt());
+        let (before, after) = params.split_at(before_amz);
 
-        let header_block = headers
-            .iter()
-            .fold(String::new(), |out, (k, v)| out + k + ":" + v + "\n");
-        let method = self.method.as_str();
-        let creq = canonical_request(method, &self.path, &query, &header_block, &signed_names);
-        Ok((query, headers, string_to_sign(&amz_date, &scope, &creq)))
+        let (bucket, token) = (self.bucket, self.credentials.session_token());
+        let extra_bytes: usize = params.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        // Room for the usual case, signature included; more only costs one reallocation.
+        let capacity = 320 + bucket.host.len() + bucket.path_prefix.len() + key.credential.len();
+        let capacity = capacity + self.object_key.len() * 3 / 2 + token.map_or(0, str::len) * 3 + extra_bytes * 3;
+        let mut url = String::with_capacity(capacity);
+        url.push_str(bucket.scheme);
+        url.push_str("://");
+        url.push_str(&bucket.host);
+        let path_start = url.len();
+        url.push_str(&bucket.path_prefix);
+        url.push('/');
+        encode_into(&mut url, self.object_key, true);
+        let path = path_start..url.len();
+        url.push('?');
+        let query_start = url.len();
+        for (name, value) in before {
+            push_param(&mut url, name, value);
+            url.push('&');
+        }
+        let amz_date = at.amz_date_bytes();
+        url.push_str("X-Amz-Algorithm=");
+        url.push_str(ALGORITHM);
+        url.push_str("&X-Amz-Credential=");
+        url.push_str(&key.credential);
+        url.push_str("&X-Amz-Date=");
+        url.extend(amz_date.iter().copied().map(char::from));
+        url.push_str("&X-Amz-Expires=");
+        push_decimal(&mut url, expires.as_secs());
+        if let Some(token) = token {
+            url.push_str("&X-Amz-Security-Token=");
+            encode_into(&mut url, token, false);
+        }
+        url.push_str("&X-Amz-SignedHeaders=");
+        for (i, (name, _)) in with_host(&headers, "").enumerate() {
+            if i > 0 {
+                url.push_str("%3B"); // `;`, encoded
+            }
+            encode_into(&mut url, name, false);
+        }
+        for (name, value) in after {
+            url.push('&');
+            push_param(&mut url, name, value);
+        }
+        let query = query_start..url.len();
+        Ok(Unsigned {
+            url,
+            path,
+            query,
+            headers,
+            amz_date,
+        })
     }
 
     fn presign(&self, key: &SigningKey, at: SigningTime, expires: Expiry) -> Result<Presigned, PresignError> {
         if !key.is_for(self.credentials.access_key_id(), at, self.bucket.region()) {
             return Err(PresignError::KeyScopeMismatch);
         }
-        let (query, mut headers, string_to_sign) = self.canonicalise(at, expires)?;
-        let signature = hex::encode(*hmac_sha256(&*key.key, string_to_sign.as_bytes()));
-        // The canonical query is emitted as is, so URL and signature cannot disagree.
-        let url = self.bucket.url(&self.path) + "?" + &query + "&X-Amz-Signature=" + &signature;
-        headers.remove("host");
-        let headers = headers.into_iter().collect();
+        let unsigned = self.unsigned(key, at, expires)?;
+        let mut canonical_request = Sha256::new();
+        unsigned.canonical_request(self.method.as_str(), self.bucket.host(), &mut canonical_request);
+        let hash = hex_bytes(&canonical_request.finalize().into());
+        let mut mac = key.mac.clone();
+        unsigned.string_to_sign(&key.scope, &hash, &mut mac);
+        let signature = hex_bytes(&mac.finalize().into_bytes().into());
+
+        // The URL carries the canonical query as is, so URL and signature cannot disagree.
+        let Unsigned { mut url, headers, .. } = unsigned;
+        url.push_str("&X-Amz-Signature=");
+        url.extend(signature.iter().copied().map(char::from));
         Ok(Presigned {
             method: self.method.clone(),
             url,
@@ -536,20 +638,92 @@ impl Request<'_> {
     }
 }
 
-/// Validates and canonicalises the extra headers, then adds `host`.
-fn signed_headers(extra: &BTreeMap<String, String>, host: &str) -> Result<BTreeMap<String, String>, PresignError> {
-    let mut out = BTreeMap::new();
-    for (name, value) in extra {
-        let invalid = || PresignError::InvalidHeader(name.clone());
-        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-        if name.is_empty() || !name.bytes().all(token) || is_reserved_header(name) {
-            return Err(invalid());
+impl Unsigned {
+    /// `method\npath\nquery\nheader lines\n\nsigned names\nUNSIGNED-PAYLOAD`, into `out`.
+    fn canonical_request(&self, method: &str, host: &str, out: &mut impl Sink) {
+        for part in [
+            method,
+            "\n",
+            &self.url[self.path.clone()],
+            "\n",
+            &self.url[self.query.clone()],
+            "\n",
+        ] {
+            out.put(part.as_bytes());
         }
-        let value = canonical_header_value(value).ok_or_else(invalid)?;
-        out.insert(name.clone(), value);
+        for (name, value) in with_host(&self.headers, host) {
+            for part in [name, ":", value, "\n"] {
+                out.put(part.as_bytes());
+            }
+        }
+        out.put(b"\n");
+        for (i, (name, _)) in with_host(&self.headers, host).enumerate() {
+            out.put(if i > 0 { b";" } else { b"" });
+            out.put(name.as_bytes());
+        }
+        out.put(b"\n");
+        out.put(UNSIGNED_PAYLOAD.as_bytes());
     }
-    out.insert("host".to_owned(), host.to_owned());
-    Ok(out)
+
+    /// `AWS4-HMAC-SHA256\namz date\nscope\nhex(SHA-256(canonical request))`, into `out`.
+    fn string_to_sign(&self, scope: &str, canonical_request_hash: &[u8; 64], out: &mut impl Sink) {
+        for part in [
+            ALGORITHM.as_bytes(),
+            b"\n",
+            &self.amz_date,
+            b"\n",
+            scope.as_bytes(),
+            b"\n",
+        ] {
+            out.put(part);
+        }
+        out.put(canonical_request_hash);
+    }
+}
+
+/// Where the canonical request and the string to sign are written: their hash and MAC when
+/// signing, a buffer in tests.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        Digest::update(self, bytes);
+    }
+}
+
+impl Sink for Hmac<Sha256> {
+    fn put(&mut self, bytes: &[u8]) {
+        Mac::update(self, bytes);
+    }
+}
+
+/// The signed headers with `host` in its sorted place: `headers` is sorted by name and cannot
+/// hold `host` itself (it is reserved).
+fn with_host<'h>(headers: &'h [(String, String)], host: &'h str) -> impl Iterator<Item = (&'h str, &'h str)> {
+    let split = headers.partition_point(|(name, _)| name.as_str() < "host");
+    let pairs = |part: &'h [(String, String)]| part.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    pairs(&headers[..split])
+        .chain([("host", host)])
+        .chain(pairs(&headers[split..]))
+}
+
+/// Validates and canonicalises the extra headers (`extra` is keyed by lowercase name, so
+/// they come out sorted).
+fn canonical_headers(extra: &BTreeMap<String, String>) -> Result<Vec<(String, String)>, PresignError> {
+    extra
+        .iter()
+        .map(|(name, value)| {
+            let invalid = || PresignError::InvalidHeader(name.clone());
+            let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            if name.is_empty() || !name.bytes().all(token) || is_reserved_header(name) {
+                return Err(invalid());
+            }
+            let value = canonical_header_value(value).ok_or_else(invalid)?;
+            Ok((name.clone(), value))
+        })
+        .collect()
 }
 
 /// Headers the signer owns, or that have no place in a presigned URL.
@@ -561,9 +735,17 @@ fn is_reserved_header(name: &str) -> bool {
 /// Trims and collapses runs of spaces. Control and non-ASCII characters are refused:
 /// clients cannot send them reliably, so the signature would not match.
 fn canonical_header_value(value: &str) -> Option<String> {
-    let printable = value.bytes().all(|b| (b' '..=b'~').contains(&b));
-    let words: Vec<&str> = value.split(' ').filter(|s| !s.is_empty()).collect();
-    printable.then(|| words.join(" "))
+    if !value.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return None;
+    }
+    let mut out = String::with_capacity(value.len());
+    for word in value.split(' ').filter(|word| !word.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    Some(out)
 }
 
 fn validate_object_key(object_key: &str) -> Result<(), PresignError> {
@@ -595,36 +777,60 @@ fn encode_into(out: &mut String, input: &str, keep_slash: bool) {
     out.extend(utf8_percent_encode(input, set));
 }
 
-/// Encodes names and values, sorts by encoded name then value, and joins them as
-/// `name=value&...` (a valueless parameter becomes `name=`).
-fn canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(String, String)> = params
-        .into_iter()
-        .map(|(name, value)| {
-            let (mut n, mut v) = (String::new(), String::new());
-            encode_into(&mut n, name, false);
-            encode_into(&mut v, value, false);
-            (n, v)
-        })
-        .collect();
-    pairs.sort_unstable();
-    let pairs: Vec<String> = pairs.into_iter().map(|(n, v)| format!("{n}={v}")).collect();
-    pairs.join("&")
+/// Compares two strings as they compare once encoded, without encoding them into new strings.
+fn encoded_cmp(a: &str, b: &str) -> Ordering {
+    let encoded = |s| utf8_percent_encode(s, SIGV4_ENCODE).flat_map(str::bytes);
+    encoded(a).cmp(encoded(b))
 }
 
-/// `headers` is the canonical header block: one `name:value\n` per header.
-fn canonical_request(method: &str, path: &str, query: &str, headers: &str, signed: &str) -> String {
-    format!("{method}\n{path}\n{query}\n{headers}\n{signed}\n{UNSIGNED_PAYLOAD}")
+/// Sorts query parameters into canonical order: by encoded name, then encoded value.
+fn sort_params(params: &mut [(&str, &str)]) {
+    params.sort_unstable_by(|a, b| encoded_cmp(a.0, b.0).then_with(|| encoded_cmp(a.1, b.1)));
 }
 
-fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    let hash = hex::encode(Sha256::digest(canonical_request.as_bytes()));
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{hash}")
+/// Appends `name=value`, both encoded (a valueless parameter becomes `name=`).
+fn push_param(out: &mut String, name: &str, value: &str) {
+    encode_into(out, name, false);
+    out.push('=');
+    encode_into(out, value, false);
 }
 
-/// HMAC-SHA256 (RFC 2104). The block-sized key is built here (long keys hashed,
-/// short ones zero-padded) so that constructing the MAC cannot fail.
+/// Appends `value` in decimal.
+fn push_decimal(out: &mut String, mut value: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().copied().map(char::from));
+}
+
+/// Lowercase hex, as ASCII bytes.
+fn hex_bytes(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
+    out
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut mac = hmac_keyed(key);
+    mac.update(message);
+    Zeroizing::new(mac.finalize().into_bytes().into())
+}
+
+/// An HMAC-SHA256 ready for the message. The block-sized key is built here (long keys
+/// hashed, short ones zero-padded) so that constructing the MAC cannot fail.
+fn hmac_keyed(key: &[u8]) -> Hmac<Sha256> {
     let mut block = Zeroizing::new([0u8; 64]);
     let hashed: Zeroizing<[u8; 32]>;
     let key = if key.len() > block.len() {
@@ -634,9 +840,7 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Zeroizing<[u8; 32]> {
         key
     };
     block.iter_mut().zip(key).for_each(|(dst, src)| *dst = *src);
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
-    mac.update(message);
-    Zeroizing::new(mac.finalize().into_bytes().into())
+    <Hmac<Sha256> as KeyInit>::new(&(*block).into())
 }
 
 /// Defines a presigned action on one object: `new` (the object key, then each `$field`),
@@ -698,7 +902,7 @@ macro_rules! object_action {
                     method: Method::$method,
                     bucket: self.bucket,
                     credentials: self.credentials,
-                    path: self.bucket.object_path(self.object_key),
+                    object_key: self.object_key,
                     subresource: &subresource,
                     extras: &self.extras,
                 };
@@ -919,7 +1123,7 @@ impl<'a> CreateBucket<'a> {
             method: Method::PUT,
             bucket: self.bucket,
             credentials: self.credentials,
-            path: self.bucket.object_path(""),
+            object_key: "",
             subresource: &[],
             extras: &Extras::default(),
         };
@@ -1004,32 +1208,79 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    impl Sink for Vec<u8> {
+        fn put(&mut self, bytes: &[u8]) {
+            self.extend_from_slice(bytes);
+        }
+    }
+
     #[test]
     fn aws_get_example_step_by_step() {
         let (bucket, creds, extras) = (bucket(VirtualHost), creds(), Extras::default());
-        let path = bucket.object_path("test.txt");
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
         let (bucket, credentials, extras) = (&bucket, &creds, &extras);
         let request = Request {
             method: Method::GET,
             bucket,
             credentials,
-            path,
+            object_key: "test.txt",
             subresource: &[],
             extras,
         };
-        let (query, headers, sts) = request.canonicalise(at(0), day()).unwrap();
-        assert_eq!(query, AWS_QUERY);
-        assert_eq!(headers, BTreeMap::from([("host".into(), AWS_HOST.into())]));
+        let unsigned = request.unsigned(&key, at(0), day()).unwrap();
+        assert_eq!(&unsigned.url[unsigned.query.clone()], AWS_QUERY);
+        assert_eq!(&unsigned.url[unsigned.path.clone()], "/test.txt");
+        assert_eq!(unsigned.url, format!("https://{AWS_HOST}/test.txt?{AWS_QUERY}"));
+        assert!(unsigned.headers.is_empty());
 
-        let host_line = format!("host:{AWS_HOST}\n");
-        let creq = canonical_request("GET", "/test.txt", AWS_QUERY, &host_line, "host");
-        let expected = format!("GET\n/test.txt\n{AWS_QUERY}\n{host_line}\nhost\nUNSIGNED-PAYLOAD");
-        assert_eq!(creq, expected);
+        let mut creq = Vec::new();
+        unsigned.canonical_request("GET", AWS_HOST, &mut creq);
+        let expected = format!("GET\n/test.txt\n{AWS_QUERY}\nhost:{AWS_HOST}\n\nhost\nUNSIGNED-PAYLOAD");
+        assert_eq!(String::from_utf8(creq.clone()).unwrap(), expected);
         let hash = "3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04";
-        assert_eq!(hex::encode(Sha256::digest(creq.as_bytes())), hash);
+        assert_eq!(hex::encode(Sha256::digest(&creq)), hash);
+        assert_eq!(hex_bytes(&Sha256::digest(&creq).into()), hash.as_bytes());
+        let mut sts = Vec::new();
+        unsigned.string_to_sign(&key.scope, &hash.as_bytes().try_into().unwrap(), &mut sts);
         let scope = "20130524/us-east-1/s3/aws4_request";
         let expected = format!("AWS4-HMAC-SHA256\n20130524T000000Z\n{scope}\n{hash}");
-        assert_eq!(sts, expected);
+        assert_eq!(String::from_utf8(sts).unwrap(), expected);
+    }
+
+    #[test]
+    fn canonical_request_places_host_among_signed_headers() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let extras = Extras {
+            query: Vec::new(),
+            headers: BTreeMap::from([
+                ("x-amz-meta-a".to_owned(), " a  b ".to_owned()),
+                ("content-type".to_owned(), "text/plain".to_owned()),
+            ]),
+        };
+        let request = Request {
+            method: Method::PUT,
+            bucket: &bucket,
+            credentials: &creds,
+            object_key: "k",
+            subresource: &[],
+            extras: &extras,
+        };
+        let unsigned = request.unsigned(&key, at(0), day()).unwrap();
+        let mut creq = Vec::new();
+        unsigned.canonical_request("PUT", bucket.host(), &mut creq);
+        let creq = String::from_utf8(creq).unwrap();
+        let headers = "content-type:text/plain\nhost:127.0.0.1:9000\nx-amz-meta-a:a b\n";
+        let signed = "content-type;host;x-amz-meta-a";
+        assert!(
+            creq.ends_with(&format!("\n{headers}\n{signed}\nUNSIGNED-PAYLOAD")),
+            "{creq}"
+        );
+        let query = &unsigned.url[unsigned.query.clone()];
+        assert!(
+            query.ends_with("&X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-a"),
+            "{query}"
+        );
     }
 
     #[test]
@@ -1105,9 +1356,32 @@ mod tests {
 
     #[test]
     fn query_is_sorted_by_encoded_name_then_value() {
-        let params = [("b", "2"), ("a", "z"), ("up", ""), ("a", "y")];
-        let params = params.into_iter().chain([("k", "/ +"), ("B", "")]);
-        assert_eq!(canonical_query(params), "B=&a=y&a=z&b=2&k=%2F%20%2B&up=");
+        let params = [("b", "2"), ("a", "z"), ("up", ""), ("a", "y"), ("k", "/ +"), ("B", "")];
+        let mut params = [&params[..], &[("~", ""), ("%", ""), ("a", "%"), ("a", "&")]].concat();
+        sort_params(&mut params);
+        let mut query = String::new();
+        for (name, value) in params {
+            push_param(&mut query, name, value);
+            query.push('&');
+        }
+        assert_eq!(query, "%25=&B=&a=%25&a=%26&a=y&a=z&b=2&k=%2F%20%2B&up=&~=&");
+    }
+
+    #[test]
+    fn other_params_sort_around_the_signers_own() {
+        let get = |name: &str| get("k", &creds(), &[(name, "v")]).url;
+        for before in ["A", "X", "X-Amy", "X-Amz", "%", "-", "é"] {
+            let url = get(before);
+            assert!(
+                url.contains(&format!("?{}=v&X-Amz-Algorithm=", encoded(before, false))),
+                "{url}"
+            );
+        }
+        for after in ["a", "X-AmzA", "X-B", "Y", "_", "~"] {
+            let url = get(after);
+            let tail = format!("&X-Amz-SignedHeaders=host&{}=v&X-Amz-Signature=", encoded(after, false));
+            assert!(url.contains("?X-Amz-Algorithm=") && url.contains(&tail), "{url}");
+        }
     }
 
     #[test]
@@ -1265,14 +1539,16 @@ mod tests {
     #[test]
     fn cache_derives_once_per_scope() {
         let mut cache = SigningKeyCache::new();
-        let first = *cache.get(&creds(), at(0), "us-east-1").key;
-        assert_eq!(first, *SigningKey::derive(&creds(), at(0), "us-east-1").key);
-        assert_eq!(*cache.get(&creds(), at(3_600), "us-east-1").key, first);
+        // Keys are compared by what they sign.
+        let mac = |key: &SigningKey| <[u8; 32]>::from(key.mac.clone().chain_update(b"x").finalize().into_bytes());
+        let first = mac(cache.get(&creds(), at(0), "us-east-1"));
+        assert_eq!(first, mac(&SigningKey::derive(&creds(), at(0), "us-east-1")));
+        assert_eq!(mac(cache.get(&creds(), at(3_600), "us-east-1")), first);
         assert_eq!(cache.entries.len(), 1);
 
         cache.get(&creds(), at(0), "auto");
         let rotated = Credentials::new(AKID, "new secret");
-        assert_ne!(*cache.get(&rotated, at(0), "us-east-1").key, first);
+        assert_ne!(mac(cache.get(&rotated, at(0), "us-east-1")), first);
         assert_eq!(cache.entries.len(), 3);
 
         cache.get(&creds(), at(86_400), "us-east-1");
@@ -1304,6 +1580,12 @@ mod tests {
             let expected: [u8; 32] = reference.finalize().into_bytes().into();
             assert_eq!(*hmac_sha256(&key, b"message"), expected, "{len}");
         }
+        let key = [0x5a; 32];
+        let prekeyed = hmac_keyed(&key).clone().chain_update(b"message");
+        assert_eq!(
+            <[u8; 32]>::from(prekeyed.finalize().into_bytes()),
+            *hmac_sha256(&key, b"message")
+        );
     }
 
     /// An upload id with every character class AWS upload ids use.
