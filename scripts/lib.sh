@@ -422,6 +422,33 @@ worker_build() {
     _with_lock worker-build _worker_build_locked "${1:-}"
 }
 
+# worker-build 0.8.7 runs wasm-opt with --debuginfo, which keeps the function-name section: about
+# 150 KiB of the wasm and 40 KiB of its gzip, counted against the Worker size limit and parsed on
+# every cold start. Names only make panic stack traces readable; CARCOSA_WASM_NAMES=1 keeps them
+# (e.g. to analyse the build with twiggy). Names cannot be stripped earlier: wasm-bindgen needs them.
+_strip_wasm_names() {
+    local node="$CARCOSA_ROOT/node_modules/.bin/node"
+    [[ -x "$node" ]] || { fail "node_modules lacks node (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
+    # Copies every section except the custom section "name", byte for byte.
+    "$node" -e '
+        const fs = require("fs");
+        const file = process.argv[1];
+        const b = fs.readFileSync(file);
+        let i = 8;
+        const leb = () => { let r = 0, s = 0, x; do { x = b[i++]; r += (x & 0x7f) * 2 ** s; s += 7; } while (x & 0x80); return r; };
+        const keep = [b.subarray(0, 8)];
+        if (b.readUInt32LE(0) !== 0x6d736100) throw new Error(file + " is not a wasm module");
+        while (i < b.length) {
+            const start = i, id = b[i++], size = leb(), end = i + size;
+            let name = "";
+            if (id === 0) { const n = leb(); name = b.toString("latin1", i, i + n); }
+            if (name !== "name") keep.push(b.subarray(start, end));
+            i = end;
+        }
+        fs.writeFileSync(file, Buffer.concat(keep));
+    ' "$1" || { fail "could not strip the name section from $1"; return 1; }
+}
+
 _worker_build_locked() {
     if [[ "${1:-}" != --force ]] && _worker_build_fresh; then
         return 0
@@ -435,6 +462,9 @@ _worker_build_locked() {
         return 1
     fi
     _worker_build_fresh || { fail "worker-build succeeded but build/index.js or build/index_bg.wasm is missing" "$log"; return 1; }
+    if [[ "${CARCOSA_WASM_NAMES:-0}" != 1 ]]; then
+        _strip_wasm_names "$CARCOSA_ROOT/build/index_bg.wasm" || return 1
+    fi
     say "built build/index_bg.wasm ($(( $(stat -c %s "$CARCOSA_ROOT/build/index_bg.wasm") / 1024 )) KiB) in $((SECONDS - start))s"
 }
 

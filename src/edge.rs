@@ -112,10 +112,14 @@ fn config(env: &Env) -> Result<Config, String> {
 /// Reads the request into `http` types. The body is read only up to one byte past the limit, so
 /// an oversized body is refused without buffering all of it.
 async fn to_http(mut req: Request) -> worker::Result<http::Request<Bytes>> {
-    let url = req.url()?;
-    let path_and_query = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
+    // The path (already parsed by `worker`) and the query of the serialised URL: no URL parser
+    // (and its IDNA tables) in the bundle. A serialised URL has no raw `?` before its query, and
+    // no raw `#` before its fragment.
+    let url = req.inner().url();
+    let without_fragment = url.split_once('#').map_or(url.as_str(), |(before, _)| before);
+    let path_and_query = match without_fragment.split_once('?') {
+        Some((_, q)) => format!("{}?{q}", req.path()),
+        None => req.path(),
     };
     let mut builder = http::Request::builder()
         .method(req.method().as_ref())

@@ -3,14 +3,23 @@
 //!
 //! A token names the key it was minted from (`kid`), that key's project (`pid`), the permissions
 //! it carries (`scopes`, a subset of the key's) and optionally the tenant it is bound to (`tnt`).
-//! `exp` is required. Verification pins the algorithm (jwt-compact never reads `alg` to choose
-//! one), and the key is looked up on every request, so revoking the key revokes its tokens.
-//! Time is passed in; nothing here reads a clock.
+//! `exp` is required. Verification pins the algorithm (the header's `alg` must be `HS256`; it is
+//! never used to choose one), and the key is looked up on every request, so revoking the key
+//! revokes its tokens. Time is passed in; nothing here reads a clock.
+//!
+//! The JWT is built here (RFC 7519, compact JSON serialisation, base64url without padding) on the
+//! same `hmac`/`sha2` as SigV4 and PostgreSQL's SCRAM, so the Worker carries one copy of them.
+//! Tokens are byte-compatible with the `jwt-compact` crate's HS256 tokens (a test checks both ways).
 
-use chrono::{DateTime, Duration, Utc};
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken, ValidationError};
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
 
 /// Shortest secret accepted, in bytes: HS256 keys shorter than the hash are weak.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -18,8 +27,11 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Longest lifetime a token may be minted with: one hour.
 pub const MAX_TTL_SECS: u32 = 3600;
 
-/// Clock skew tolerated between the edge locations that mint and verify, in seconds.
-const LEEWAY_SECS: i64 = 5;
+/// Clock skew tolerated between the edge locations that mint and verify, in milliseconds.
+const LEEWAY_MS: i64 = 5_000;
+
+/// The only algorithm minted and accepted.
+const ALG: &str = "HS256";
 
 /// Why a token could not be minted or was refused. Messages never include the token or secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,8 +53,8 @@ pub enum TokenError {
     Expired,
 }
 
-/// The HS256 secret (`UPLOAD_TOKEN_SECRET`). `Debug` redacts it.
-pub struct TokenSecret(Hs256Key);
+/// The HS256 secret (`UPLOAD_TOKEN_SECRET`). `Debug` redacts it; it is zeroized on drop.
+pub struct TokenSecret(Zeroizing<Vec<u8>>);
 
 impl std::fmt::Debug for TokenSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -59,7 +71,15 @@ impl TokenSecret {
         if secret.len() < MIN_SECRET_BYTES {
             return Err(TokenError::WeakSecret);
         }
-        Ok(Self(Hs256Key::new(secret)))
+        Ok(Self(Zeroizing::new(secret.to_vec())))
+    }
+
+    /// HMAC-SHA256 keyed with the secret, over `signing_input`. HMAC takes keys of any length
+    /// (long ones are hashed), so the error is never returned in practice.
+    fn mac(&self, signing_input: &str) -> Result<Hmac<Sha256>, TokenError> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).map_err(|_| TokenError::Invalid)?;
+        mac.update(signing_input.as_bytes());
+        Ok(mac)
     }
 }
 
@@ -77,12 +97,30 @@ pub struct UploadClaims {
     pub tnt: Option<String>,
 }
 
-fn time(ms: i64) -> Result<DateTime<Utc>, TokenError> {
-    DateTime::from_timestamp_millis(ms).ok_or(TokenError::InvalidTime)
+/// The JOSE header. Only `alg` is checked; `typ` is informational.
+#[derive(Serialize, Deserialize)]
+struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    /// Content type: absent or JSON; anything else (CBOR claims) is refused.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    cty: Option<Cow<'a, str>>,
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    typ: Option<Cow<'a, str>>,
 }
 
-fn options(now: DateTime<Utc>) -> TimeOptions<impl Fn() -> DateTime<Utc>> {
-    TimeOptions::new(Duration::seconds(LEEWAY_SECS), move || now)
+/// The claims as they travel: registered claims in Unix seconds, then [`UploadClaims`].
+#[derive(Serialize, Deserialize)]
+struct WireClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    pid: String,
+    kid: String,
+    scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tnt: Option<String>,
 }
 
 /// Mints a token valid for `ttl_secs` from `now_ms`.
@@ -93,12 +131,34 @@ pub fn mint(secret: &TokenSecret, claims: UploadClaims, now_ms: i64, ttl_secs: u
     if !(1..=MAX_TTL_SECS).contains(&ttl_secs) {
         return Err(TokenError::InvalidTtl);
     }
-    let claims =
-        Claims::new(claims).set_duration_and_issuance(&options(time(now_ms)?), Duration::seconds(ttl_secs.into()));
-    // Creation fails only when the claims cannot be serialised, which these always can.
-    Hs256
-        .token(&Header::empty().with_token_type("JWT"), &claims, &secret.0)
-        .map_err(|_| TokenError::Invalid)
+    let iat = now_ms.div_euclid(1000);
+    let exp = now_ms
+        .checked_add(i64::from(ttl_secs) * 1000)
+        .ok_or(TokenError::InvalidTime)?
+        .div_euclid(1000);
+    let header = Header {
+        alg: Cow::Borrowed(ALG),
+        cty: None,
+        typ: Some(Cow::Borrowed("JWT")),
+    };
+    let claims = WireClaims {
+        exp: Some(exp),
+        iat: Some(iat),
+        pid: claims.pid,
+        kid: claims.kid,
+        scopes: claims.scopes,
+        tnt: claims.tnt,
+    };
+    // Serialising these plain structs cannot fail; the error is mapped rather than unwrapped.
+    let header = serde_json::to_vec(&header).map_err(|_| TokenError::Invalid)?;
+    let claims = serde_json::to_vec(&claims).map_err(|_| TokenError::Invalid)?;
+    let mut token = URL_SAFE_NO_PAD.encode(header);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(claims, &mut token);
+    let signature = secret.mac(&token)?.finalize().into_bytes();
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
 }
 
 /// Verifies a token's algorithm, signature and expiry at `now_ms` and returns its claims.
@@ -107,16 +167,33 @@ pub fn mint(secret: &TokenSecret, claims: UploadClaims, now_ms: i64, ttl_secs: u
 /// [`TokenError::Expired`] past `exp` (plus a few seconds' leeway); [`TokenError::Invalid`]
 /// for anything else wrong, deliberately without saying what.
 pub fn verify(secret: &TokenSecret, token: &str, now_ms: i64) -> Result<UploadClaims, TokenError> {
-    let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Invalid)?;
-    let token = Hs256
-        .validator::<UploadClaims>(&secret.0)
-        .validate(&untrusted)
-        .map_err(|_| TokenError::Invalid)?;
-    match token.claims().validate_expiration(&options(time(now_ms)?)) {
-        Ok(claims) => Ok(claims.custom.clone()),
-        Err(ValidationError::Expired) => Err(TokenError::Expired),
-        Err(_) => Err(TokenError::Invalid),
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
+    let (header, claims) = signing_input.split_once('.').ok_or(TokenError::Invalid)?;
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Invalid);
+
+    let header = decode(header)?;
+    let header: Header<'_> = serde_json::from_slice(&header).map_err(|_| TokenError::Invalid)?;
+    let json = header.cty.as_deref().is_none_or(|cty| cty.eq_ignore_ascii_case("json"));
+    if header.alg != ALG || !json {
+        return Err(TokenError::Invalid);
     }
+    // Constant-time comparison; a signature of the wrong length is refused too.
+    secret
+        .mac(signing_input)?
+        .verify_slice(&decode(signature)?)
+        .map_err(|_| TokenError::Invalid)?;
+
+    let claims: WireClaims = serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)?;
+    let exp = claims.exp.ok_or(TokenError::Invalid)?;
+    if now_ms > exp.saturating_mul(1000).saturating_add(LEEWAY_MS) {
+        return Err(TokenError::Expired);
+    }
+    Ok(UploadClaims {
+        pid: claims.pid,
+        kid: claims.kid,
+        scopes: claims.scopes,
+        tnt: claims.tnt,
+    })
 }
 
 /// Whether a bearer credential looks like a JWT rather than an API key.
@@ -180,11 +257,88 @@ mod tests {
         }
     }
 
+    /// The same secret as [`secret`], as a `jwt-compact` key.
+    fn reference_key() -> jwt_compact::alg::Hs256Key {
+        jwt_compact::alg::Hs256Key::new(b"an-upload-token-secret-of-32-bytes-or-more")
+    }
+
+    fn reference_options(now_ms: i64) -> jwt_compact::TimeOptions<impl Fn() -> chrono::DateTime<chrono::Utc>> {
+        let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap();
+        jwt_compact::TimeOptions::new(chrono::Duration::seconds(5), move || now)
+    }
+
     #[test]
     fn exp_is_required() {
+        use jwt_compact::{alg::Hs256, AlgorithmExt, Claims, Header};
         let claims = Claims::new(claims());
-        let token = Hs256.token(&Header::empty(), &claims, &secret().0).unwrap();
+        let token = Hs256.token(&Header::empty(), &claims, &reference_key()).unwrap();
         assert_eq!(verify(&secret(), &token, NOW), Err(TokenError::Invalid));
+    }
+
+    /// Tokens minted before this module signed them itself (with `jwt-compact`) still verify,
+    /// and `jwt-compact` accepts the ones minted now: same header, claims and signature.
+    #[test]
+    fn compatible_with_jwt_compact_both_ways() {
+        use jwt_compact::{alg::Hs256, AlgorithmExt, Claims, Header, UntrustedToken};
+        let options = reference_options(NOW + 1);
+        let reference = Claims::new(claims()).set_duration_and_issuance(&options, chrono::Duration::seconds(60));
+        let theirs = Hs256
+            .token(&Header::empty().with_token_type("JWT"), &reference, &reference_key())
+            .unwrap();
+        assert_eq!(verify(&secret(), &theirs, NOW + 1).unwrap(), claims());
+        assert_eq!(verify(&secret(), &theirs, NOW + 66_001), Err(TokenError::Expired));
+
+        let ours = mint(&secret(), claims(), NOW + 1, 60).unwrap();
+        assert_eq!(ours, theirs, "byte-identical tokens");
+        let untrusted = UntrustedToken::new(&ours).unwrap();
+        let checked = Hs256
+            .validator::<UploadClaims>(&reference_key())
+            .validate(&untrusted)
+            .unwrap();
+        let claims_back = checked.claims().validate_expiration(&options).unwrap();
+        assert_eq!(claims_back.custom, claims());
+        assert_eq!(claims_back.issued_at.unwrap().timestamp(), NOW / 1000);
+    }
+
+    #[test]
+    fn headers_other_than_hs256_json_are_refused() {
+        let token = mint(&secret(), claims(), NOW, 60).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let resign = |header: &[u8]| {
+            let input = format!("{}.{}", b64.encode(header), parts[1]);
+            let sig = secret().mac(&input).unwrap().finalize().into_bytes();
+            format!("{input}.{}", b64.encode(sig))
+        };
+        assert_eq!(
+            verify(&secret(), &resign(br#"{"alg":"HS256"}"#), NOW).unwrap(),
+            claims()
+        );
+        assert_eq!(
+            verify(
+                &secret(),
+                &resign(br#"{"alg":"HS\u0032\u0035\u0036","cty":"json"}"#),
+                NOW
+            )
+            .unwrap(),
+            claims()
+        );
+        for header in [
+            &br#"{"alg":"HS384","typ":"JWT"}"#[..],
+            br#"{"alg":"hs256"}"#,
+            br#"{"typ":"JWT"}"#,
+            br#"{"alg":"HS256","cty":"CBOR"}"#,
+            br#"not json"#,
+        ] {
+            let forged = resign(header);
+            assert_eq!(verify(&secret(), &forged, NOW), Err(TokenError::Invalid), "{forged}");
+        }
+        // Padding and a fourth segment are not the compact serialisation.
+        assert_eq!(verify(&secret(), &format!("{token}="), NOW), Err(TokenError::Invalid));
+        assert_eq!(
+            verify(&secret(), &format!("{}.{token}", parts[0]), NOW),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
