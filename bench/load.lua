@@ -1,0 +1,51 @@
+-- wrk script for scripts/bench. From the environment: BENCH_METHOD, BENCH_BODY (JSON or empty),
+-- BENCH_STATUS (the only status counted as ok), BENCH_API_KEY (warm: one key for every request).
+-- Cold: BENCH_KEY_TAG and BENCH_KEY_COUNT: request i uses key i of the block scripts/bench
+-- provisioned, "carc_" .. TAG (6 characters) .. i on 37 digits, and the run stops after COUNT.
+-- done() prints one RESULT line for the whole run.
+wrk.method = os.getenv("BENCH_METHOD")
+local body = os.getenv("BENCH_BODY") or ""
+if body ~= "" then
+    wrk.body = body
+    wrk.headers["Content-Type"] = "application/json"
+end
+local key = os.getenv("BENCH_API_KEY") or ""
+if key ~= "" then wrk.headers["Authorization"] = "Bearer " .. key end
+
+local tag = os.getenv("BENCH_KEY_TAG") or ""
+local count = tonumber(os.getenv("BENCH_KEY_COUNT") or "0")
+
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+    expected = tonumber(os.getenv("BENCH_STATUS"))
+    ok, unexpected, sent = 0, 0, 0
+end
+
+if tag ~= "" then
+    -- One connection only (scripts/bench runs cold with -c1), so keys are used in order, once each.
+    function request()
+        sent = sent + 1
+        wrk.headers["Authorization"] = string.format("Bearer carc_%s%037d", tag, sent)
+        return wrk.format()
+    end
+end
+
+function response(status, headers, body)
+    if status == expected then ok = ok + 1 else unexpected = unexpected + 1 end
+    if tag ~= "" and ok + unexpected >= count then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+    local ok_all, unexpected_all = 0, 0
+    for _, t in ipairs(threads) do
+        ok_all = ok_all + t:get("ok")
+        unexpected_all = unexpected_all + t:get("unexpected")
+    end
+    local e = summary.errors
+    io.write(string.format(
+        "RESULT requests=%d seconds=%.3f ok=%d unexpected=%d connect=%d read=%d write=%d timeout=%d "
+            .. "p50_us=%d p90_us=%d p99_us=%d max_us=%d\n",
+        summary.requests, summary.duration / 1e6, ok_all, unexpected_all, e.connect, e.read, e.write,
+        e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
