@@ -43,6 +43,8 @@ const metrics = {
     cpu: (r) => r && r.cpu_us / r.requests,
 };
 
+// † marks a cold run that used up its keys before its time was up (see bench/load.lua).
+const count = (r) => (r ? r.requests + (r.keys_ran_out ? "†" : "") : "—");
 const out = [];
 if (mode === "table") {
     out.push("| request | conn. | req/s Rust | req/s JS | Rust × | p50 Rust | p50 JS | Rust × | p99 Rust | p99 JS | Rust × | CPU/req Rust | CPU/req JS | Rust × | requests Rust / JS |");
@@ -54,7 +56,7 @@ if (mode === "table") {
             const a = metrics[name](rust), b = metrics[name](js);
             cells.push(fmt(a), fmt(b), times(a, b, higher));
         }
-        cells.push(`${rust ? rust.requests : "—"} / ${js ? js.requests : "—"}`);
+        cells.push(`${count(rust)} / ${count(js)}`);
         out.push(`| ${cells.join(" | ")} |`);
     }
 } else if (mode === "p50") {
@@ -62,10 +64,12 @@ if (mode === "table") {
     out.push("|---|---:|---:|---:|---:|");
     for (const row of rows) {
         const a = metrics.p50(row.rust), b = metrics.p50(row.js);
-        out.push(`| ${row.request} | ${ms(a)} | ${ms(b)} | ${times(a, b, false)} | ${row.rust ? row.rust.requests : "—"} / ${row.js ? row.js.requests : "—"} |`);
+        out.push(`| ${row.request} | ${ms(a)} | ${ms(b)} | ${times(a, b, false)} | ${count(row.rust)} / ${count(row.js)} |`);
     }
 } else {
     console.error("usage: report.js table|p50|check RESULTS [SCENARIO]");
     process.exit(2);
 }
+if (rows.some((row) => (row.rust && row.rust.keys_ran_out) || (row.js && row.js.keys_ran_out)))
+    out.push("", "† the run used every key it was given before its time was up; its req/s counts the time until its last answer.");
 console.log(out.join("\n"));
