@@ -32,7 +32,7 @@ local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args)
     expected = tonumber(os.getenv("BENCH_STATUS"))
-    ok, unexpected, sent, stopped_after = 0, 0, 0, 0
+    ok, unexpected, sent, stopped_after, bad_status = 0, 0, 0, 0, 0
     started = now()
 end
 
@@ -46,7 +46,12 @@ if tag ~= "" then
 end
 
 function response(status, headers, body)
-    if status == expected then ok = ok + 1 else unexpected = unexpected + 1 end
+    if status == expected then
+        ok = ok + 1
+    else
+        unexpected = unexpected + 1
+        bad_status = status
+    end
     if tag ~= "" and ok + unexpected >= count then
         stopped_after = now() - started
         wrk.thread:stop()
@@ -54,19 +59,20 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-    local ok_all, unexpected_all, stopped = 0, 0, 0
+    local ok_all, unexpected_all, stopped, bad = 0, 0, 0, 0
     for _, t in ipairs(threads) do
         ok_all = ok_all + t:get("ok")
         unexpected_all = unexpected_all + t:get("unexpected")
         stopped = math.max(stopped, t:get("stopped_after"))
+        bad = math.max(bad, t:get("bad_status"))
     end
     local seconds = summary.duration / 1e6
     if stopped > 0 then seconds = stopped end
     local e = summary.errors
     io.write(string.format(
         "RESULT requests=%d seconds=%.3f ok=%d unexpected=%d connect=%d read=%d write=%d timeout=%d "
-            .. "p50_us=%d p90_us=%d p99_us=%d max_us=%d keys_ran_out=%d\n",
+            .. "p50_us=%d p90_us=%d p99_us=%d max_us=%d keys_ran_out=%d bad_status=%d\n",
         summary.requests, seconds, ok_all, unexpected_all, e.connect, e.read, e.write,
         e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-        stopped > 0 and 1 or 0))
+        stopped > 0 and 1 or 0, bad))
 end

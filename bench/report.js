@@ -18,7 +18,8 @@ const runs = fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((line
 if (mode === "check") {
     const bad = runs.filter(({ r }) => r.errors > 0 || r.requests === 0);
     for (const { scen, request, conns, worker, r } of bad)
-        console.error(`FAILED: ${scen} / ${request} / ${conns} conn / ${worker}: ${r.requests} requests, ${r.errors} errors`);
+        console.error(`FAILED: ${scen} / ${request} / ${conns} conn / ${worker}: ${r.requests} requests, ${r.errors} errors` +
+            (r.bad_status ? ` (unexpected status: ${r.bad_status})` : ""));
     process.exit(bad.length ? 1 : 0);
 }
 
