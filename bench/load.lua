@@ -1,7 +1,8 @@
 -- wrk script for scripts/bench. From the environment: BENCH_METHOD, BENCH_BODY (JSON or empty),
 -- BENCH_STATUS (the only status counted as ok), BENCH_API_KEY (warm: one key for every request).
--- Cold: BENCH_KEY_TAG and BENCH_KEY_COUNT: request i uses key i of the block scripts/bench
--- provisioned, "carc_" .. TAG (6 characters) .. i on 37 digits, and the run stops after COUNT
+-- Cold: BENCH_KEY_TAG and BENCH_KEY_COUNT: each request uses the next key of the block
+-- scripts/bench provisioned, "carc_" .. TAG (6 characters) .. i on 37 digits (wrk builds one
+-- request it never sends, so the keys sent are 2 to COUNT + 1), and the run stops after COUNT
 -- (keys_ran_out=1; its seconds are then those until the last answer, not wrk's -d).
 -- done() prints one RESULT line for the whole run.
 wrk.method = os.getenv("BENCH_METHOD")
