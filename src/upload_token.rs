@@ -9,6 +9,9 @@
 //!
 //! The JWT is built here (RFC 7519, compact JSON serialisation, base64url without padding) on the
 //! same `hmac`/`sha2` as SigV4 and PostgreSQL's SCRAM, so the Worker carries one copy of them.
+//! Written by hand because `jwt-compact` 0.8 brings its own older `hmac`/`sha2` plus `chrono` into
+//! the wasm bundle (a second crypto stack against Cloudflare's size limit); HS256 compact JWTs
+//! are small enough to own.
 //! Tokens are byte-compatible with the `jwt-compact` crate's HS256 tokens (a test checks both ways).
 
 use std::borrow::Cow;
