@@ -72,7 +72,8 @@ _abspath() { mkdir -p "$1" && (cd "$1" && pwd); }
 _install_step() {
     local what="$1" log
     shift
-    log="$(_log_dir)/install-${what%% *}.log"
+    local name="${what%% *}"
+    log="$(_log_dir)/install-${name//\//-}.log"
     printf '==> installing %s ... ' "$what" >&2
     local start=$SECONDS
     if "$@" >"$log" 2>&1; then
