@@ -43,9 +43,11 @@ impl Config {
 
     /// How long a resolved scope is trusted when the deployment does not say: 30 seconds.
     pub const DEFAULT_SCOPE_CACHE_TTL_SECS: u32 = 30;
-    /// Deferred writes wait this long to be batched: 100 ms (a busy isolate then pays one
-    /// handshake for dozens of rows; an idle one writes its row a tenth of a second later).
-    pub const DEFAULT_WRITE_BATCH_DELAY_MS: u32 = 100;
+    /// Deferred writes wait this long to be batched: one second. A busy isolate then pays one
+    /// connection handshake (SCRAM's key stretching, in wasm, in the isolate's own thread) for
+    /// hundreds of rows instead of a few; an idle one writes its row a second later, and an
+    /// upload completed before that is recorded from its id.
+    pub const DEFAULT_WRITE_BATCH_DELAY_MS: u32 = 1000;
     /// The longest scope TTL accepted: one hour (it bounds how long a revoked key keeps working).
     pub const MAX_SCOPE_CACHE_TTL_SECS: u32 = 3600;
 

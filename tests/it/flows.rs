@@ -842,8 +842,9 @@ async fn lost_upload_rows_are_recreated(t: &Target) {
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.s("uploadId");
-    // Give the Worker's deferred write time to run (and fail).
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Give the Worker's deferred write time to run (and fail): it waits for company first.
+    let batch_delay = u64::from(carcosa_edge::runtime::Config::DEFAULT_WRITE_BATCH_DELAY_MS);
+    tokio::time::sleep(std::time::Duration::from_millis(batch_delay + 1000)).await;
     let rows: i64 =
         t.db.query_one(r#"SELECT count(*) FROM "Upload" WHERE id = $1"#, &[&row_id(&id)])
             .await

@@ -37,6 +37,9 @@ pub fn native_config() -> Config {
         .unwrap_or_else(|| "carcosa-edge-tests-upload-token-secret".to_owned());
     config.upload_tokens = Some(TokenSecret::new(secret.as_bytes()).unwrap());
     config.scope_cache_ttl_secs = scope_ttl_secs();
+    // In-process, each request awaits its deferred writes before the next is sent, so waiting
+    // for company would only slow the tests down; the Worker under test keeps the default.
+    config.write_batch_delay_ms = 0;
     config
 }
 
