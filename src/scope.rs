@@ -242,11 +242,13 @@ pub fn authorize(row: &ScopeRow, op: Operation, tenant: Option<&str>, now_ms: i6
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn row() -> ScopeRow {
+    /// A STANDARD-looking scope: key `k1` with `*`, project `site` of team `default` in `acme`,
+    /// which owns bucket `b1`. Shared with other modules' tests.
+    pub(crate) fn row() -> ScopeRow {
         ScopeRow {
             key_id: "k1".into(),
             permissions: PermissionSet::from_json(&json!(["*"])),

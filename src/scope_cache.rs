@@ -245,40 +245,19 @@ impl SignableCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::permission::PermissionSet;
-    use crate::scope::TeamRow;
     use crate::sigv4::{Bucket, Credentials, UrlStyle};
 
     fn row(key_id: &str) -> ScopeRow {
-        ScopeRow {
-            key_id: key_id.into(),
-            permissions: PermissionSet::from_json(&serde_json::json!(["*"])),
-            key_expires_at_ms: None,
-            project_id: "p1".into(),
-            project_slug: "site".into(),
-            multi_tenant: false,
-            team: Some(TeamRow {
-                id: "t1".into(),
-                slug: "default".into(),
-                org_slug: "acme".into(),
-            }),
-            bucket: bucket_row("secret-a"),
-            share_level: None,
-            tenant: None,
-        }
+        let mut row = crate::scope::tests::row();
+        key_id.clone_into(&mut row.key_id);
+        row
     }
 
     fn bucket_row(sealed: &str) -> BucketRow {
-        BucketRow {
-            id: "b1".into(),
-            provider: "s3".into(),
-            bucket_name: "uploads".into(),
-            region: None,
-            endpoint: Some("http://127.0.0.1:9000".into()),
-            encrypted_access_key: "v1:a:b".into(),
-            encrypted_secret_key: sealed.into(),
-            owner_team_id: "t1".into(),
-        }
+        let mut bucket = crate::scope::tests::row().bucket;
+        bucket.endpoint = Some("http://127.0.0.1:9000".into());
+        sealed.clone_into(&mut bucket.encrypted_secret_key);
+        bucket
     }
 
     fn known_id(c: Option<Cached>) -> Option<String> {
