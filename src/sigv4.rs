@@ -821,8 +821,8 @@ fn hex_bytes(bytes: &[u8; 32]) -> [u8; 64] {
     out
 }
 
-/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> Zeroizing<[u8; 32]> {
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`. Also the MAC of upload ids (`upload_id`).
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> Zeroizing<[u8; 32]> {
     let mut mac = hmac_keyed(key);
     mac.update(message);
     Zeroizing::new(mac.finalize().into_bytes().into())

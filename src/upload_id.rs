@@ -13,13 +13,11 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::ids;
+use crate::sigv4::hmac_sha256;
 
 /// Bytes of the HMAC kept in an id: 128 bits, beyond guessing.
 const TAG_BYTES: usize = 16;
@@ -55,25 +53,15 @@ impl UploadIdKey {
     /// MAC key is never the secret itself.
     #[must_use]
     pub fn derive(secret: &[u8; 32]) -> Self {
-        Self(Zeroizing::new(hmac_sha256(secret, b"carcosa-edge upload id v1")))
+        Self(hmac_sha256(secret, b"carcosa-edge upload id v1"))
     }
 
     fn tag(&self, signed: &str) -> [u8; TAG_BYTES] {
-        let full = hmac_sha256(&self.0, signed.as_bytes());
+        let full = hmac_sha256(self.0.as_slice(), signed.as_bytes());
         let mut tag = [0u8; TAG_BYTES];
         tag.copy_from_slice(&full[..TAG_BYTES]);
         tag
     }
-}
-
-/// HMAC-SHA256 with a 32-byte key. The key is zero-padded to the block size here (as RFC 2104
-/// does) so that constructing the MAC cannot fail and needs no `expect`.
-fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
-    let mut block = Zeroizing::new([0u8; 64]);
-    block[..32].copy_from_slice(key);
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*block).into());
-    mac.update(message);
-    mac.finalize().into_bytes().into()
 }
 
 /// What a presign promised: enough to record the upload without asking the client again.

@@ -106,7 +106,8 @@ pub(super) async fn resolve<R: Runtime>(
 ) -> Result<Rc<ScopeRow>, ApiError> {
     let key = caller.key_ref();
     let isolate = rt.isolate();
-    let cached = isolate.scopes.borrow_mut().get(key, tenant, rt.now_ms());
+    let now_ms = rt.now_ms();
+    let cached = isolate.scopes.borrow_mut().get(key, tenant, now_ms);
     let answer = match cached {
         Some(answer) => answer,
         None => {
@@ -115,14 +116,16 @@ pub(super) async fn resolve<R: Runtime>(
                 Caller::Key { client, .. } => Some(client.as_deref().unwrap_or("unknown")),
                 Caller::Token(_) => None,
             };
-            if let Some(wait) = client.and_then(|c| isolate.unknown_keys.borrow().exhausted(c, rt.now_ms())) {
+            if let Some(wait) = client.and_then(|c| isolate.unknown_keys.borrow().exhausted(c, now_ms)) {
                 return Err(ApiError::RateLimited(wait));
             }
             let row = store::resolve_scope(rt.db().await?, key, tenant).await?;
+            // The answer's age counts from when it was fetched, not from the request's start.
+            let fetched_ms = rt.now_ms();
             if let (None, Some(client)) = (&row, client) {
-                isolate.unknown_keys.borrow_mut().record(client, rt.now_ms());
+                isolate.unknown_keys.borrow_mut().record(client, fetched_ms);
             }
-            isolate.scopes.borrow_mut().put(key, tenant, row, rt.now_ms())
+            isolate.scopes.borrow_mut().put(key, tenant, row, fetched_ms)
         }
     };
     match answer {

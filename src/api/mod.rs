@@ -166,8 +166,9 @@ async fn route<R: Runtime>(
 /// Runs work returned in [`Handled::deferred`], after the response, batched across the requests of
 /// an isolate: the items join the isolate's queue, and unless another request is already writing
 /// it (and will take these too), this one waits [`Config::write_batch_delay_ms`] for company and
-/// then writes the queue until it is empty, one statement per kind of write for each batch. Failures are logged: the client has its answer, and a lost
-/// upload row is recreated from its id on completion.
+/// then writes the queue until it is empty, one statement per kind of write for each batch.
+/// Failures are logged: the client has its answer, and a lost upload row is recreated from its id
+/// on completion.
 pub async fn run_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) {
     let isolate = rt.isolate();
     isolate.pending.borrow_mut().extend(deferred);
