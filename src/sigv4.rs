@@ -961,6 +961,10 @@ object_action!(
     HeadObject, HEAD
 );
 object_action!(
+    /// Presigned `DeleteObject`: remove an object (S3 answers 204 whether or not it existed).
+    DeleteObject, DELETE
+);
+object_action!(
     /// Presigned `PutObject`: upload a whole object (one part of a multipart upload is
     /// an [`UploadPart`]).
     PutObject, PUT
@@ -1014,6 +1018,7 @@ object_action!(
 
 impl Subresource for GetObject<'_> {}
 impl Subresource for HeadObject<'_> {}
+impl Subresource for DeleteObject<'_> {}
 impl Subresource for PutObject<'_> {}
 
 impl Subresource for CreateMultipartUpload<'_> {
@@ -1524,16 +1529,20 @@ mod tests {
     }
 
     #[test]
-    fn create_and_head_sign_their_method_and_path() {
+    fn create_head_and_delete_sign_their_method_and_path() {
         let (bucket, creds) = (bucket(Path), creds());
         let key = SigningKey::derive(&creds, at(0), "us-east-1");
         let create = CreateBucket::new(&bucket, &creds).presign(&key, at(0), day());
         let head = HeadObject::new(&bucket, &creds, "k").presign(&key, at(0), day());
-        let (create, head) = (create.unwrap(), head.unwrap());
+        let delete = DeleteObject::new(&bucket, &creds, "k").presign(&key, at(0), day());
+        let (create, head, delete) = (create.unwrap(), head.unwrap(), delete.unwrap());
         assert_eq!((&create.method, &head.method), (&Method::PUT, &Method::HEAD));
+        assert_eq!(delete.method, Method::DELETE);
         let path = |p: &Presigned| p.url.split_once('?').unwrap().0.to_owned();
         assert_eq!(path(&create), "http://127.0.0.1:9000/uploads/");
         assert_eq!(path(&head), "http://127.0.0.1:9000/uploads/k");
+        assert_eq!(path(&delete), "http://127.0.0.1:9000/uploads/k");
+        assert_ne!(delete.url, head.url, "the method is part of the signature");
     }
 
     #[test]
