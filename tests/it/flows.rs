@@ -10,17 +10,6 @@ use serde_json::{json, Value};
 use crate::target::{Resp, Target};
 use crate::world::{Setup, World};
 
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod native {
-            $(#[tokio::test] async fn $name() { super::$name(&crate::target::Target::native().await).await })*
-        }
-        mod worker {
-            $(#[tokio::test] async fn $name() { super::$name(&crate::target::Target::worker().await).await })*
-        }
-    };
-}
-
 scenarios!(
     health_and_cors,
     upload_roundtrip,

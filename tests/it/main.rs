@@ -5,6 +5,19 @@
 // A failed step is a failed test: helpers panic instead of returning errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Declares scenario tests, each run twice: in-process (`native::…`) and against the wasm Worker
+/// under `wrangler dev` (`worker::…`). Each name is an `async fn(&Target)` in the calling module.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod native {
+            $(#[tokio::test] async fn $name() { super::$name(&crate::target::Target::native().await).await })*
+        }
+        mod worker {
+            $(#[tokio::test] async fn $name() { super::$name(&crate::target::Target::worker().await).await })*
+        }
+    };
+}
+
 mod cli;
 mod flows;
 mod migrate;
