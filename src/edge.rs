@@ -5,9 +5,12 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
+use base64::Engine as _;
 use bytes::Bytes;
 use futures_channel::oneshot;
-use tokio_postgres::Client;
+use futures_util::FutureExt as _;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, NoTls};
 use worker::postgres_tls::PassthroughTls;
 use worker::{
     console_error, console_log, event, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response,
@@ -15,12 +18,14 @@ use worker::{
 };
 
 use crate::api::{self, MAX_BODY_BYTES};
+use crate::pg_handshake::{self, Handshake, HandshakeError, Replay};
 use crate::runtime::{
     AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
 };
 use crate::store::StoreError;
 use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
+use crate::webcrypto;
 
 /// The Hyperdrive binding's name in `wrangler.toml`.
 const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
@@ -159,6 +164,33 @@ fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
     Ok(response.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
+/// Opens a session on `socket` with SCRAM's key stretching in WebCrypto: `None` when the server
+/// wants another authentication (the socket is then spent).
+async fn handshake(mut socket: Socket, config: &tokio_postgres::Config) -> Result<Option<Replay<Socket>>, StoreError> {
+    let failed = |e: HandshakeError| StoreError::Connect(e.to_string());
+    // As tokio-postgres would: ask for TLS unless disabled, and insist on it when required.
+    if config.get_ssl_mode() != SslMode::Disable {
+        if pg_handshake::request_tls(&mut socket)
+            .await
+            .map_err(|e| failed(e.into()))?
+        {
+            socket = socket.start_tls();
+        } else if config.get_ssl_mode() == SslMode::Require {
+            return Err(StoreError::Connect("the database does not offer TLS".into()));
+        }
+    }
+    let mut nonce = [0u8; 18];
+    getrandom::getrandom(&mut nonce).map_err(|e| StoreError::Connect(format!("no randomness for SCRAM: {e}")))?;
+    let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);
+    match pg_handshake::start(socket, config, &nonce, webcrypto::pbkdf2_sha256)
+        .await
+        .map_err(failed)?
+    {
+        Handshake::Ready(session) => Ok(Some(session)),
+        Handshake::Unsupported => Ok(None),
+    }
+}
+
 /// The Worker's side of [`Runtime`]: Hyperdrive for Postgres, `fetch` for S3, `Date.now()`.
 struct WorkerRuntime {
     env: Env,
@@ -183,18 +215,30 @@ impl WorkerRuntime {
             .env
             .hyperdrive(HYPERDRIVE_BINDING)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let socket = Socket::builder()
-            .secure_transport(SecureTransport::StartTls)
-            .connect(hyperdrive.host(), hyperdrive.port())
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
         let config: tokio_postgres::Config = hyperdrive
             .connection_string()
             .parse()
             .map_err(|_| StoreError::Connect("the Hyperdrive connection string does not parse".into()))?;
-        let (client, connection) = config
-            .connect_raw(socket, PassthroughTls)
-            .await
-            .map_err(StoreError::from)?;
+        let open = || {
+            Socket::builder()
+                .secure_transport(SecureTransport::StartTls)
+                .connect(hyperdrive.host(), hyperdrive.port())
+                .map_err(|e| StoreError::Connect(e.to_string()))
+        };
+        // SCRAM with WebCrypto's PBKDF2 (pg_handshake), then tokio-postgres on the open session;
+        // any other authentication, tokio-postgres from the start on a new connection.
+        let (client, connection) = match handshake(open()?, &config).await? {
+            Some(session) => {
+                let mut rest = config.clone();
+                rest.ssl_mode(SslMode::Disable);
+                let (client, connection) = rest.connect_raw(session, NoTls).await?;
+                (client, connection.boxed_local())
+            }
+            None => {
+                let (client, connection) = config.connect_raw(open()?, PassthroughTls).await?;
+                (client, connection.boxed_local())
+            }
+        };
         let (done, closed) = oneshot::channel();
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = connection.await {

@@ -29,10 +29,12 @@ pub mod cli;
 pub mod ids;
 pub mod object_key;
 pub mod permission;
+pub mod pg_handshake;
 pub mod post_policy;
 pub mod runtime;
 pub mod scope;
 pub mod scope_cache;
+pub mod scram;
 pub mod sigv4;
 pub mod storage;
 pub mod store;
@@ -43,3 +45,5 @@ pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
+#[cfg(target_arch = "wasm32")]
+mod webcrypto;
