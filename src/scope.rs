@@ -97,6 +97,10 @@ pub enum Operation {
     Complete,
     /// Presign a download.
     Download,
+    /// List the project's files or uploads.
+    List,
+    /// Delete files (the objects and their rows).
+    Delete,
 }
 
 impl Operation {
@@ -106,15 +110,16 @@ impl Operation {
         match self {
             Self::Upload => &[Permission::UploadsCreate, Permission::UploadsInit],
             Self::Complete => &[Permission::UploadsComplete],
-            Self::Download => &[Permission::FilesRead],
+            Self::Download | Self::List => &[Permission::FilesRead],
+            Self::Delete => &[Permission::FilesDelete],
         }
     }
 
     /// The bucket access the operation needs.
     fn needs(self) -> Access {
         match self {
-            Self::Upload | Self::Complete => Access::ReadWrite,
-            Self::Download => Access::Read,
+            Self::Upload | Self::Complete | Self::Delete => Access::ReadWrite,
+            Self::Download | Self::List => Access::Read,
         }
     }
 }

@@ -19,6 +19,7 @@ macro_rules! scenarios {
 }
 
 mod cli;
+mod companion;
 mod flows;
 mod handshake;
 mod migrate;
