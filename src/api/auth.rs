@@ -8,10 +8,11 @@ use std::rc::Rc;
 use bytes::Bytes;
 use http::{header, Request};
 
+use super::json::Text;
 use super::{ApiError, Deferred};
 use crate::apikey::{ApiKey, KeyHash};
 use crate::permission::{Permission, PermissionSet};
-use crate::runtime::Runtime;
+use crate::runtime::{Level, Runtime};
 use crate::scope::{self, Authorized, Operation, ScopeRow};
 use crate::scope_cache::Cached;
 use crate::store::{self, KeyRef};
@@ -120,6 +121,16 @@ pub(super) async fn resolve<R: Runtime>(
                 return Err(ApiError::RateLimited(wait));
             }
             let row = store::resolve_scope(rt.db().await?, key, tenant).await?;
+            if let Some(row) = row.as_ref().filter(|r| r.permissions.is_malformed()) {
+                // The id names the row to fix; the stored value itself stays out of the log.
+                rt.log(
+                    Level::Warn,
+                    &format!(
+                        "API key {} has permissions that are not a JSON array; it grants nothing",
+                        row.key_id
+                    ),
+                );
+            }
             // The answer's age counts from when it was fetched, not from the request's start.
             let fetched_ms = rt.now_ms();
             if let (None, Some(client)) = (&row, client) {
@@ -195,7 +206,7 @@ fn bearer(value: &str) -> Result<&str, ApiError> {
 
 /// The grants a new token may carry: those asked for (each must be a permission the key holds),
 /// or by default the key's upload permissions.
-pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[String]>) -> Result<Vec<String>, ApiError> {
+pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[Text]>) -> Result<Vec<String>, ApiError> {
     const DEFAULT: [Permission; 3] = [
         Permission::UploadsCreate,
         Permission::UploadsComplete,
@@ -211,7 +222,7 @@ pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[String]>) ->
                     return Err(scope::ScopeError::PermissionDenied(permission.as_str()).into());
                 }
             }
-            list.to_vec()
+            list.iter().map(|grant| (**grant).to_owned()).collect()
         }
         None => DEFAULT
             .iter()

@@ -35,6 +35,6 @@ pub(super) fn decorate(response: &mut Response<Bytes>, allowed: Option<&str>) {
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("retry-after"),
+        HeaderValue::from_static("retry-after, x-request-id"),
     );
 }

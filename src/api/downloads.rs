@@ -5,7 +5,8 @@ use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{auth, json, signing, ApiError, Deferred};
+use super::json::{self, Text};
+use super::{auth, signing, ApiError, Deferred};
 use crate::runtime::Runtime;
 use crate::scope::Operation;
 use crate::sigv4::GetObject;
@@ -16,10 +17,10 @@ use crate::sigv4::GetObject;
 pub struct PresignDownload {
     /// The object key, as returned by `POST /v1/uploads`. Untrusted: it must lie inside the
     /// project's prefix (and the tenant's, when one is named).
-    pub key: String,
+    pub key: Text,
     /// Narrows the scope to one tenant of a multi-tenant project.
     #[serde(alias = "tenantId")]
-    pub tenant: Option<String>,
+    pub tenant: Option<Text>,
     /// URL lifetime in seconds, 1 to 604800.
     pub expires_in: Option<u32>,
 }

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{self, Caller};
-use super::{json, ApiError, Deferred};
+use super::json::{self, Text};
+use super::{ApiError, Deferred};
 use crate::runtime::Runtime;
 use crate::scope::{self, Operation, ScopeRow};
 use crate::upload_token::{self, UploadClaims, MAX_TTL_SECS};
@@ -21,10 +22,10 @@ pub const DEFAULT_TTL_SECS: u32 = 600;
 pub struct MintToken {
     /// Permissions the token carries, each held by the key. Default: the key's `uploads:create`,
     /// `uploads:complete` and `files:read`.
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<Vec<Text>>,
     /// Binds the token to one tenant of a multi-tenant project.
     #[serde(alias = "tenantId")]
-    pub tenant: Option<String>,
+    pub tenant: Option<Text>,
     /// Lifetime in seconds, 1 to 3600.
     pub expires_in: Option<u32>,
 }

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{self, Caller};
-use super::{json, signing, ApiError, Deferred, PendingUpload};
+use super::json::{self, Metadata, Text};
+use super::{signing, ApiError, Deferred, PendingUpload};
 use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
@@ -34,16 +35,16 @@ const HEAD_EXPIRY_SECS: u32 = 60;
 pub struct PresignUpload {
     /// The client's file name; sanitised into the key's last segment.
     #[serde(alias = "fileName")]
-    pub filename: String,
+    pub filename: Text,
     /// The content type the client will send; signed, so S3 refuses any other.
-    pub content_type: Option<String>,
+    pub content_type: Option<Text>,
     /// The exact size in bytes the client will send; signed, so S3 refuses any other.
     pub size: Option<u64>,
     /// The tenant's slug (multi-tenant projects).
     #[serde(alias = "tenantId")]
-    pub tenant: Option<String>,
+    pub tenant: Option<Text>,
     /// Free-form metadata recorded with the upload and its file.
-    pub metadata: Option<serde_json::Map<String, Value>>,
+    pub metadata: Option<Metadata>,
     /// URL lifetime in seconds, 1 to 604800.
     pub expires_in: Option<u32>,
 }
@@ -103,7 +104,7 @@ pub(super) async fn presign_upload<R: Runtime>(
     if body.size.is_some_and(|s| s > MAX_SINGLE_UPLOAD_BYTES) {
         return Err(ApiError::FileTooLarge(MAX_SINGLE_UPLOAD_BYTES));
     }
-    let metadata = body.metadata.map(Value::Object);
+    let metadata = body.metadata.map(|m| Value::Object(m.0));
     if metadata
         .as_ref()
         .is_some_and(|m| m.to_string().len() > MAX_METADATA_BYTES)
@@ -124,7 +125,7 @@ pub(super) async fn presign_upload<R: Runtime>(
     let row_id = new_id(rt)?;
     let key = scope.prefix.object_key(&row_id, &filename)?;
     // The client's name as given, for display: the key holds the sanitised one.
-    let original_name: String = body.filename.chars().filter(|c| !c.is_control()).collect();
+    let original_name = crate::object_key::without_format_characters(&body.filename);
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut put = PutObject::new(&signable.bucket, &signable.credentials, &key);
     if let Some(ct) = content_type {

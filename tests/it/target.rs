@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use carcosa_edge::api;
-use carcosa_edge::runtime::{Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime};
+use carcosa_edge::runtime::{
+    log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
+};
 use carcosa_edge::store::StoreError;
 use carcosa_edge::upload_token::TokenSecret;
 use carcosa_edge::vault::VaultKey;
@@ -36,6 +38,8 @@ pub fn native_config() -> Config {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "carcosa-edge-tests-upload-token-secret".to_owned());
     config.upload_tokens = Some(TokenSecret::new(secret.as_bytes()).unwrap());
+    // As wrangler.toml's ALLOWED_ORIGINS for the Worker under test.
+    config.allowed_origins = AllowedOrigins::Any;
     config.scope_cache_ttl_secs = scope_ttl_secs();
     // In-process, each request awaits its deferred writes before the next is sent, so waiting
     // for company would only slow the tests down; the Worker under test keeps the default.
@@ -231,7 +235,8 @@ pub struct NativeRuntime {
     isolate: Rc<IsolateState>,
     db: OnceCell<Client>,
     http: reqwest::Client,
-    /// Every line logged, to check that nothing secret is.
+    request_id: String,
+    /// Every line logged (structured, as the Worker writes them), to check that nothing secret is.
     pub logs: RefCell<Vec<String>>,
 }
 
@@ -243,6 +248,7 @@ impl NativeRuntime {
             isolate,
             db: OnceCell::new(),
             http: reqwest::Client::new(),
+            request_id: hex::encode(crate::s3::rand_bytes()),
             logs: RefCell::default(),
         }
     }
@@ -290,7 +296,11 @@ impl Runtime for NativeRuntime {
         tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
     }
 
-    fn log(&self, _level: Level, message: &str) {
-        self.logs.borrow_mut().push(message.to_owned());
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    fn log(&self, level: Level, message: &str) {
+        self.logs.borrow_mut().push(log_line(level, &self.request_id, message));
     }
 }
