@@ -624,7 +624,7 @@ async fn bad_input(t: &Target) {
             r#"{"filename": "a", "contentType": "text/plain\r\nx-amz-acl: public-read"}"#,
             "application/json",
             400,
-            "invalid_content_type",
+            "invalid_field",
         ),
         (r#"{"filename": "/../"}"#, "application/json", 400, "invalid_filename"),
         (

@@ -111,6 +111,8 @@ pub struct Target {
     /// The credentials key.
     pub vault: VaultKey,
     http: reqwest::Client,
+    /// In-process runs: every line the handlers logged, as the Worker writes them.
+    pub logs: RefCell<Vec<String>>,
 }
 
 impl Target {
@@ -149,6 +151,16 @@ impl Target {
             s3: s3::server(),
             vault,
             http: reqwest::Client::new(),
+            logs: RefCell::default(),
+        }
+    }
+
+    /// The Worker's base URL, for requests `call` cannot make (raw chunked bodies); `None`
+    /// in-process.
+    pub fn worker_url(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Worker { base_url } => Some(base_url),
+            Kind::Native { .. } => None,
         }
     }
 
@@ -161,10 +173,15 @@ impl Target {
                     req = req.header(*n, *v);
                 }
                 let req = req.body(Bytes::from(body.unwrap_or_default().to_owned())).unwrap();
-                let rt = NativeRuntime::new(&db.url, native_config(), Rc::clone(isolate));
+                let mut rt = NativeRuntime::new(&db.url, native_config(), Rc::clone(isolate));
+                // As the Worker does: cf-ray when present, else random.
+                let mut random = [0u8; 8];
+                getrandom::getrandom(&mut random).unwrap();
+                rt.request_id = api::request_id(req.headers(), random);
                 let handled = api::handle(&rt, req).await;
                 let db_before_response = Some(rt.db.get().is_some());
                 api::run_deferred(&rt, handled.deferred).await;
+                self.logs.borrow_mut().extend(rt.logs.take());
                 let (parts, bytes) = handled.response.into_parts();
                 let headers = parts
                     .headers
@@ -235,7 +252,8 @@ pub struct NativeRuntime {
     isolate: Rc<IsolateState>,
     db: OnceCell<Client>,
     http: reqwest::Client,
-    request_id: String,
+    /// This request's id (see `api::request_id`).
+    pub request_id: String,
     /// Every line logged (structured, as the Worker writes them), to check that nothing secret is.
     pub logs: RefCell<Vec<String>>,
 }
@@ -248,7 +266,7 @@ impl NativeRuntime {
             isolate,
             db: OnceCell::new(),
             http: reqwest::Client::new(),
-            request_id: hex::encode(crate::s3::rand_bytes()),
+            request_id: String::new(),
             logs: RefCell::default(),
         }
     }
