@@ -40,6 +40,7 @@ pub async fn presign<R: Runtime>(
 
     let (scope, now_ms) = auth::authorize(rt, &caller, Operation::Download, tenant, deferred).await?;
     let key = scope.prefix.check_key(&body.key)?;
+    let expiry = signing::capped(expiry, now_ms, caller.expires_at_ms(), scope.key_expires_at_ms)?;
 
     let signable = signing::signable(rt, &scope.bucket)?;
     let get = GetObject::new(&signable.bucket, &signable.credentials, key);

@@ -20,6 +20,29 @@ pub(super) fn expiry<R: Runtime>(rt: &R, requested: Option<u32>) -> Result<Expir
     })
 }
 
+/// `expiry`, shortened so that the URL dies no later than the caller's upload token and the
+/// key it was signed for: a ten-minute token must not mint a seven-day URL.
+///
+/// # Errors
+/// [`ApiError::ExpiredToken`] or [`ScopeError::KeyExpired`](crate::scope::ScopeError) when less
+/// than a second is left (tokens are accepted a few seconds past `exp`, for clock skew).
+pub(super) fn capped(
+    expiry: Expiry,
+    now_ms: i64,
+    token_expires_at_ms: Option<i64>,
+    key_expires_at_ms: Option<i64>,
+) -> Result<Expiry, ApiError> {
+    let left = |at: i64| u32::try_from((at - now_ms).div_euclid(1000)).ok().filter(|s| *s >= 1);
+    let mut secs = expiry.as_secs();
+    if let Some(at) = token_expires_at_ms {
+        secs = secs.min(left(at).ok_or(ApiError::ExpiredToken)?);
+    }
+    if let Some(at) = key_expires_at_ms {
+        secs = secs.min(left(at).ok_or(crate::scope::ScopeError::KeyExpired)?);
+    }
+    Expiry::from_secs(secs).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// The bucket, ready to sign for: its credentials are decrypted once per stored row and isolate.
 pub(super) fn signable<R: Runtime>(rt: &R, row: &BucketRow) -> Result<Rc<Signable>, ApiError> {
     rt.isolate()

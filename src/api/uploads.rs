@@ -122,6 +122,7 @@ pub(super) async fn presign_upload<R: Runtime>(
         return Err(ApiError::ProjectMismatch);
     }
 
+    let expiry = signing::capped(expiry, now_ms, caller.expires_at_ms(), scope.key_expires_at_ms)?;
     let row_id = new_id(rt)?;
     let key = scope.prefix.object_key(&row_id, &filename)?;
     // The client's name as given, for display: the key holds the sanitised one.

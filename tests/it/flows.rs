@@ -690,7 +690,7 @@ async fn upload_tokens(t: &Target) {
     assert_eq!(minted.status, 201, "{}", minted.body);
     assert_eq!(
         minted.body["permissions"],
-        json!(["uploads:create", "uploads:complete", "files:read"])
+        json!(["uploads:create", "uploads:complete"])
     );
     let token = minted.s("token");
     assert!(!token.contains(&w.key));

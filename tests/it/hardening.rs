@@ -8,6 +8,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use base64::Engine;
+use carcosa_edge::store::provision as p;
+
 use crate::target::{Resp, Target};
 use crate::world::{Setup, World};
 
@@ -18,6 +21,8 @@ scenarios!(
     permissions_that_are_not_an_array_grant_nothing,
     every_response_has_a_request_id,
     database_error_detail_is_not_logged,
+    upload_tokens_carry_least_privilege,
+    url_lifetimes_end_with_the_token_and_the_key,
 );
 
 /// Logged in place of a row value by the trigger in [`database_error_detail_is_not_logged`];
@@ -360,4 +365,130 @@ async fn database_error_detail_is_not_logged(t: &Target) {
     ))
     .await
     .unwrap();
+}
+
+/// A JWT's claims, decoded without verifying (the service verifies; this only reads).
+fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The `X-Amz-Expires` of a presigned URL.
+fn url_expires(url: &str) -> u32 {
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("X-Amz-Expires="))
+        .unwrap_or_else(|| panic!("no X-Amz-Expires in {url}"))
+        .parse()
+        .unwrap()
+}
+
+async fn upload_tokens_carry_least_privilege(t: &Target) {
+    let w = World::with(
+        t,
+        Setup {
+            multi_tenant: true,
+            ..Setup::default()
+        },
+    )
+    .await;
+    p::create_tenant(&t.db, &w.project.id, "blue", None, crate::world::now_ms())
+        .await
+        .unwrap();
+    // Unbound, a token of a multi-tenant project would act for every tenant.
+    let r = t.post("/v1/tokens", &w.key, &json!({})).await;
+    assert_eq!((r.status, r.code()), (400, "tenant_required"), "{}", r.body);
+
+    let minted = t.post("/v1/tokens", &w.key, &json!({"tenant": "blue"})).await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    assert_eq!(
+        minted.body["permissions"],
+        json!(["uploads:create", "uploads:complete"])
+    );
+    let token = minted.s("token");
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["iss"], "carcosa-edge");
+    assert_eq!(claims["aud"], "carcosa-edge/uploads");
+    assert_eq!(claims["jti"], minted.body["tokenId"]);
+    assert_eq!(claims["tnt"], "blue");
+    assert!(!minted.s("tokenId").is_empty());
+
+    // Upload-only by default: it uploads, but cannot mint download URLs.
+    let up = t.post("/v1/uploads", &token, &json!({"filename": "a.txt"})).await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let down = t.post("/v1/downloads", &token, &json!({"key": up.s("key")})).await;
+    assert_eq!((down.status, down.code()), (403, "permission_denied"), "{}", down.body);
+
+    // Reading only when asked for, and still within the tenant.
+    let reader = t
+        .post(
+            "/v1/tokens",
+            &w.key,
+            &json!({"tenant": "blue", "permissions": ["files:read"]}),
+        )
+        .await;
+    assert_eq!(reader.status, 201, "{}", reader.body);
+    let down = t
+        .post("/v1/downloads", &reader.s("token"), &json!({"key": up.s("key")}))
+        .await;
+    assert_eq!(down.status, 200, "{}", down.body);
+}
+
+async fn url_lifetimes_end_with_the_token_and_the_key(t: &Target) {
+    let w = World::new(t).await;
+    let minted = t
+        .post(
+            "/v1/tokens",
+            &w.key,
+            &json!({"expiresIn": 60, "permissions": ["uploads:create", "files:read"]}),
+        )
+        .await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let token = minted.s("token");
+    let up = t
+        .post(
+            "/v1/uploads",
+            &token,
+            &json!({"filename": "a.txt", "expiresIn": 604_800}),
+        )
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let secs = up.body["expiresIn"].as_u64().unwrap();
+    assert!((50..=60).contains(&secs), "a 60 s token signed a {secs} s URL");
+    assert_eq!(u64::from(url_expires(&up.s("url"))), secs);
+    let down = t
+        .post(
+            "/v1/downloads",
+            &token,
+            &json!({"key": up.s("key"), "expiresIn": 86_400}),
+        )
+        .await;
+    assert_eq!(down.status, 200, "{}", down.body);
+    assert!(url_expires(&down.s("url")) <= 60, "{}", down.s("url"));
+
+    // A key that expires in 90 s signs nothing longer, and its tokens live no longer either.
+    let key = w.key_with(t, &["uploads:create", "files:read"]).await;
+    let hash = carcosa_edge::apikey::ApiKey::parse(&key).unwrap().hash();
+    t.db.execute(
+        r#"UPDATE "ApiKey" SET "expiresAt" = (now() AT TIME ZONE 'UTC') + interval '90 seconds' WHERE "keyHash" = $1"#,
+        &[&hash.as_str()],
+    )
+    .await
+    .unwrap();
+    let up = t
+        .post("/v1/uploads", &key, &json!({"filename": "b.txt", "expiresIn": 604_800}))
+        .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let secs = up.body["expiresIn"].as_u64().unwrap();
+    assert!(
+        (80..=90).contains(&secs),
+        "a key expiring in 90 s signed a {secs} s URL"
+    );
+    let down = t.post("/v1/downloads", &key, &json!({"key": up.s("key")})).await;
+    assert!(url_expires(&down.s("url")) <= 90, "{}", down.body);
+    let minted = t.post("/v1/tokens", &key, &json!({"expiresIn": 3600})).await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    assert!(minted.body["expiresIn"].as_u64().unwrap() <= 90, "{}", minted.body);
 }
