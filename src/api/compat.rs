@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json::{self, Metadata, Text};
-use super::uploads::{complete_upload, presign_upload, PresignUpload};
+use super::uploads::{complete_upload, presign_upload, Overwrite, PresignUpload};
 use super::{auth, ApiError, Deferred};
 use crate::runtime::Runtime;
 use crate::scope::Operation;
@@ -51,7 +51,8 @@ pub async fn init<R: Runtime>(
         metadata: body.metadata,
         expires_in: None,
     };
-    let up = presign_upload(rt, &caller, presign, Some(project_id), deferred).await?;
+    // The SDK sends only `Content-Type` with its PUT, so `If-None-Match` cannot be signed here.
+    let up = presign_upload(rt, &caller, presign, Some(project_id), Overwrite::Allow, deferred).await?;
     let headers: serde_json::Map<String, Value> = up
         .headers
         .into_iter()

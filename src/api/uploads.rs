@@ -16,7 +16,6 @@ use crate::sigv4::{HeadObject, PutObject, MAX_PUT_BYTES};
 use crate::store::{self, Completion, FileRow, StoredObject};
 use crate::upload_id::{self, UploadTicket};
 
-
 /// Largest `metadata` object accepted, serialised.
 const MAX_METADATA_BYTES: usize = 8 * 1024;
 
@@ -57,7 +56,7 @@ pub async fn presign<R: Runtime>(
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Upload)?;
     let body: PresignUpload = json::parse(req)?;
-    let up = presign_upload(rt, &caller, body, None, deferred).await?;
+    let up = presign_upload(rt, &caller, body, None, Overwrite::Refuse, deferred).await?;
     let headers: serde_json::Map<String, Value> = up
         .headers
         .into_iter()
@@ -88,6 +87,17 @@ pub(super) struct PresignedUpload {
     pub expires_at_ms: i64,
 }
 
+/// Whether an upload URL may replace an object already at its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Overwrite {
+    /// Signs `If-None-Match: *`: once the object exists (the upload completed), the URL is spent.
+    /// The client must send the header, as it sends every header in the response's map.
+    Refuse,
+    /// For clients that send no header but `Content-Type` (the upstream SDK): a second PUT
+    /// within the URL's lifetime replaces the object.
+    Allow,
+}
+
 /// Validates `body`, resolves the caller's scope (which must be `project_id` when given), records
 /// the `initiated` upload and presigns its PUT.
 pub(super) async fn presign_upload<R: Runtime>(
@@ -95,6 +105,7 @@ pub(super) async fn presign_upload<R: Runtime>(
     caller: &Caller,
     body: PresignUpload,
     project_id: Option<&str>,
+    overwrite: Overwrite,
     deferred: &mut Vec<Deferred>,
 ) -> Result<PresignedUpload, ApiError> {
     let filename = validate_filename(&body.filename)?;
@@ -132,6 +143,9 @@ pub(super) async fn presign_upload<R: Runtime>(
     }
     if let Some(size) = body.size {
         put = put.content_length(size);
+    }
+    if overwrite == Overwrite::Refuse {
+        put = put.if_none_match("*");
     }
     let presigned = signing::sign(rt, &put, now_ms, expiry)?;
     let expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;

@@ -23,6 +23,7 @@ scenarios!(
     database_error_detail_is_not_logged,
     upload_tokens_carry_least_privilege,
     url_lifetimes_end_with_the_token_and_the_key,
+    upload_urls_cannot_overwrite,
 );
 
 /// Logged in place of a row value by the trigger in [`database_error_detail_is_not_logged`];
@@ -491,4 +492,48 @@ async fn url_lifetimes_end_with_the_token_and_the_key(t: &Target) {
     let minted = t.post("/v1/tokens", &key, &json!({"expiresIn": 3600})).await;
     assert_eq!(minted.status, 201, "{}", minted.body);
     assert!(minted.body["expiresIn"].as_u64().unwrap() <= 90, "{}", minted.body);
+}
+
+/// PUTs `body` to a presigned URL with `headers` (the response's map) minus those in `skip`.
+async fn put(url: &str, headers: &Value, skip: &[&str], body: &[u8]) -> (u16, String) {
+    let mut req = reqwest::Client::new().put(url).body(body.to_vec());
+    for (name, value) in headers.as_object().into_iter().flatten() {
+        if name != "content-length" && !skip.contains(&name.as_str()) {
+            req = req.header(name, value.as_str().unwrap());
+        }
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+}
+
+async fn upload_urls_cannot_overwrite(t: &Target) {
+    let w = World::new(t).await;
+    let first = b"first";
+    let r = t
+        .post(
+            "/v1/uploads",
+            &w.key,
+            &json!({"filename": "once.txt", "contentType": "text/plain", "size": first.len()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["headers"]["if-none-match"], "*", "{}", r.body);
+    let url = r.s("url");
+    assert!(url.contains("if-none-match"), "signed: {url}");
+    // The header is part of the signature: leaving it out is refused by S3's signature check.
+    let (status, text) = put(&url, &r.body["headers"], &["if-none-match"], first).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("SignatureDoesNotMatch"), "{text}");
+    let (status, text) = put(&url, &r.body["headers"], &[], first).await;
+    assert_eq!(status, 200, "{text}");
+    let done = t
+        .post(&format!("/v1/uploads/{}/complete", r.s("uploadId")), &w.key, &json!({}))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    // A second PUT of the same length to the same URL, sent as signed.
+    let (status, text) = put(&url, &r.body["headers"], &[], b"again").await;
+    assert_eq!(status, 412, "{text}");
+    assert!(text.contains("PreconditionFailed"), "{text}");
+    let stored = t.s3.get(&w.s3_bucket, &r.s("key")).await;
+    assert_eq!((stored.status, stored.body.as_slice()), (200, &first[..]));
 }
