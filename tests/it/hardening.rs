@@ -24,6 +24,7 @@ scenarios!(
     upload_tokens_carry_least_privilege,
     url_lifetimes_end_with_the_token_and_the_key,
     upload_urls_cannot_overwrite,
+    downloads_never_render_active_content,
 );
 
 /// Logged in place of a row value by the trigger in [`database_error_detail_is_not_logged`];
@@ -536,4 +537,81 @@ async fn upload_urls_cannot_overwrite(t: &Target) {
     assert!(text.contains("PreconditionFailed"), "{text}");
     let stored = t.s3.get(&w.s3_bucket, &r.s("key")).await;
     assert_eq!((stored.status, stored.body.as_slice()), (200, &first[..]));
+}
+
+/// Uploads `bytes` as `content_type` under `name` and completes; returns the object key.
+async fn uploaded(t: &Target, key: &str, name: &str, content_type: &str, bytes: &[u8]) -> String {
+    let r = t
+        .post(
+            "/v1/uploads",
+            key,
+            &json!({"filename": name, "contentType": content_type, "size": bytes.len()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (status, text) = put(&r.s("url"), &r.body["headers"], &[], bytes).await;
+    assert_eq!(status, 200, "{text}");
+    let done = t
+        .post(&format!("/v1/uploads/{}/complete", r.s("uploadId")), key, &json!({}))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    r.s("key")
+}
+
+/// GETs a presigned URL: status, `Content-Type`, `Content-Disposition`.
+async fn fetch(url: &str) -> (u16, Option<String>, Option<String>) {
+    let resp = reqwest::get(url).await.unwrap();
+    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    (
+        resp.status().as_u16(),
+        header("content-type"),
+        header("content-disposition"),
+    )
+}
+
+async fn downloads_never_render_active_content(t: &Target) {
+    let w = World::new(t).await;
+    let page = b"<script>alert(document.domain)</script>";
+    let html = uploaded(t, &w.key, "page.html", "text/html", page).await;
+    let r = t.post("/v1/downloads", &w.key, &json!({"key": html})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (status, ct, cd) = fetch(&r.s("url")).await;
+    assert_eq!(status, 200);
+    assert_eq!(ct.as_deref(), Some("application/octet-stream"));
+    assert_eq!(
+        cd.as_deref(),
+        Some("attachment; filename=\"page.html\"; filename*=UTF-8''page.html")
+    );
+    let r = t
+        .post("/v1/downloads", &w.key, &json!({"key": html, "disposition": "inline"}))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "inline_not_allowed"), "{}", r.body);
+    let r = t
+        .post("/v1/downloads", &w.key, &json!({"key": html, "disposition": "render"}))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "invalid_field"), "{}", r.body);
+
+    // An image name uploaded as HTML is shown inline only as the image its name says.
+    let png = uploaded(t, &w.key, "cat.png", "text/html", page).await;
+    let r = t
+        .post("/v1/downloads", &w.key, &json!({"key": png, "disposition": "inline"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (status, ct, cd) = fetch(&r.s("url")).await;
+    assert_eq!((status, ct.as_deref()), (200, Some("image/png")));
+    assert!(cd.unwrap().starts_with("inline; filename=\"cat.png\""));
+
+    // Non-ASCII names: an ASCII fallback and the exact name (RFC 5987).
+    let text = uploaded(t, &w.key, "naïve plan €.txt", "text/plain", b"plan").await;
+    let r = t.post("/v1/downloads", &w.key, &json!({"key": text})).await;
+    let (status, ct, cd) = fetch(&r.s("url")).await;
+    assert_eq!(
+        (status, ct.as_deref()),
+        (200, Some("text/plain")),
+        "the stored type stays"
+    );
+    assert_eq!(
+        cd.as_deref(),
+        Some("attachment; filename=\"na_ve plan _.txt\"; filename*=UTF-8''na%C3%AFve%20plan%20%E2%82%AC.txt")
+    );
 }
