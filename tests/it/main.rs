@@ -18,6 +18,7 @@ macro_rules! scenarios {
     };
 }
 
+mod bad_input;
 mod cli;
 mod flows;
 mod hardening;

@@ -166,13 +166,28 @@ impl Target {
 
     /// Sends a request. `body` is sent as is (JSON text, or anything else for error tests).
     pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+        self.call_raw(method, path, &headers, body.map(str::as_bytes))
+            .await
+            .unwrap_or_else(|| panic!("{method} {path}: not a valid HTTP request"))
+    }
+
+    /// Sends any bytes as header values and body; `None` when the HTTP client (or, in-process,
+    /// the `http` crate) cannot express the request at all.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: Option<&[u8]>,
+    ) -> Option<Resp> {
         match &self.kind {
             Kind::Native { db, isolate } => {
                 let mut req = http::Request::builder().method(method).uri(path);
                 for (n, v) in headers {
-                    req = req.header(*n, *v);
+                    req = req.header(*n, http::HeaderValue::from_bytes(v).ok()?);
                 }
-                let req = req.body(Bytes::from(body.unwrap_or_default().to_owned())).unwrap();
+                let req = req.body(Bytes::from(body.unwrap_or_default().to_vec())).ok()?;
                 let mut rt = NativeRuntime::new(&db.url, native_config(), Rc::clone(isolate));
                 // As the Worker does: cf-ray when present, else random.
                 let mut random = [0u8; 8];
@@ -188,23 +203,26 @@ impl Target {
                     .iter()
                     .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
                     .collect();
-                Resp {
+                Some(Resp {
                     status: parts.status.as_u16(),
                     headers,
                     body: parse_body(&bytes),
                     db_before_response,
-                }
+                })
             }
             Kind::Worker { base_url } => {
-                let mut req = self.http.request(method.parse().unwrap(), format!("{base_url}{path}"));
+                let method = reqwest::Method::from_bytes(method.as_bytes()).ok()?;
+                let mut req = self.http.request(method, format!("{base_url}{path}"));
                 for (n, v) in headers {
-                    req = req.header(*n, *v);
+                    req = req.header(*n, reqwest::header::HeaderValue::from_bytes(v).ok()?);
                 }
                 if let Some(body) = body {
-                    req = req.body(body.to_owned());
+                    req = req.body(body.to_vec());
                 }
-                let resp = req
-                    .send()
+                let req = req.build().ok()?;
+                let resp = self
+                    .http
+                    .execute(req)
                     .await
                     .unwrap_or_else(|e| panic!("the Worker is unreachable: {e}"));
                 let status = resp.status().as_u16();
@@ -214,12 +232,12 @@ impl Target {
                     .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
                     .collect();
                 let bytes = resp.bytes().await.unwrap();
-                Resp {
+                Some(Resp {
                     status,
                     headers,
                     body: parse_body(&bytes),
                     db_before_response: None,
-                }
+                })
             }
         }
     }
