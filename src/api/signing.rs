@@ -66,3 +66,42 @@ where
         .presign(&mut keys, at, expiry)
         .map_err(|e| ApiError::Internal(format!("presign failed: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_080_280_000;
+
+    fn secs(e: Result<Expiry, ApiError>) -> Result<u32, &'static str> {
+        e.map(Expiry::as_secs).map_err(|e| e.code())
+    }
+
+    #[test]
+    fn urls_end_no_later_than_the_token_and_the_key() {
+        let week = Expiry::from_secs(604_800).unwrap();
+        assert_eq!(secs(capped(week, NOW, None, None)), Ok(604_800));
+        assert_eq!(secs(capped(week, NOW, Some(NOW + 600_000), None)), Ok(600));
+        assert_eq!(
+            secs(capped(week, NOW, None, Some(NOW + 90_500))),
+            Ok(90),
+            "whole seconds, rounded down"
+        );
+        assert_eq!(secs(capped(week, NOW, Some(NOW + 600_000), Some(NOW + 90_000))), Ok(90));
+        let short = Expiry::from_secs(30).unwrap();
+        assert_eq!(
+            secs(capped(short, NOW, Some(NOW + 600_000), Some(NOW + 90_000))),
+            Ok(30)
+        );
+        // Tokens are accepted a few seconds past `exp`; nothing is signed for them then.
+        assert_eq!(
+            secs(capped(week, NOW, Some(NOW + 999), None)),
+            Err("upload_token_expired")
+        );
+        assert_eq!(
+            secs(capped(week, NOW, Some(NOW - 3_000), None)),
+            Err("upload_token_expired")
+        );
+        assert_eq!(secs(capped(week, NOW, None, Some(NOW + 500))), Err("api_key_expired"));
+    }
+}
