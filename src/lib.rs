@@ -26,6 +26,7 @@ pub mod api;
 pub mod apikey;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod disposition;
 pub mod ids;
 pub mod object_key;
 pub mod permission;

@@ -117,7 +117,10 @@ impl SafeFileName {
     /// [`KeyError::EmptyFileName`] when nothing usable is left.
     pub fn new(raw: &str) -> Result<Self, KeyError> {
         let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-        let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+        let cleaned: String = last
+            .chars()
+            .filter(|c| !c.is_control() && !is_format_character(*c))
+            .collect();
         let cleaned = cleaned.trim();
         if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
             return Err(KeyError::EmptyFileName);
@@ -130,6 +133,43 @@ impl SafeFileName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `name` without Unicode format characters (general category Cf): bidi controls such as U+202E
+/// make `gpj.exe` display as `exe.jpg`, and zero-width ones make two names look alike.
+#[must_use]
+pub fn without_format_characters(name: &str) -> String {
+    name.chars().filter(|c| !is_format_character(*c)).collect()
+}
+
+/// Whether `c` is in Unicode's general category Cf (format), as of Unicode 15.1. Hand-written:
+/// the list is short and stable, and a general-category crate would put all of its tables into
+/// the Worker's bundle for these few ranges.
+#[must_use]
+pub fn is_format_character(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0xAD | 0x600..=0x605
+            | 0x61C
+            | 0x6DD
+            | 0x70F
+            | 0x890..=0x891
+            | 0x8E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// Cuts `name` to at most `max` bytes on a character boundary, keeping an extension of up to 16
@@ -195,6 +235,9 @@ mod tests {
         check("..", Err(KeyError::EmptyFileName));
         check("dir/", Err(KeyError::EmptyFileName));
         check("\n\t", Err(KeyError::EmptyFileName));
+        check("invoice\u{202E}fdp.exe", Ok("invoicefdp.exe"));
+        check("a\u{200B}b\u{FEFF}\u{2066}.txt\u{E0041}", Ok("ab.txt"));
+        check("\u{202E}\u{200F}", Err(KeyError::EmptyFileName));
     }
 
     #[test]
@@ -254,6 +297,7 @@ mod tests {
                 prop_assert!(name.as_str().len() <= MAX_OBJECT_KEY_BYTES);
                 prop_assert!(is_plain_segment(name.as_str()));
                 prop_assert!(!name.as_str().contains('\\'));
+                prop_assert!(!name.as_str().chars().any(is_format_character));
                 for max in [40, 160, MAX_OBJECT_KEY_BYTES] {
                     let key = prefix().object_key("c1", &name, max).unwrap();
                     prop_assert!(key.len() <= max);

@@ -59,13 +59,14 @@ impl Config {
     /// The longest scope TTL accepted: one hour (it bounds how long a revoked key keeps working).
     pub const MAX_SCOPE_CACHE_TTL_SECS: u32 = 3600;
 
-    /// A configuration with defaults for everything but the vault key, and no upload tokens.
+    /// A configuration with defaults for everything but the vault key, no upload tokens and no
+    /// browser origin allowed.
     #[must_use]
     pub fn new(vault_key: VaultKey) -> Self {
         let upload_ids = vault_key.upload_id_key();
         Self {
             vault_key,
-            allowed_origins: AllowedOrigins::Any,
+            allowed_origins: AllowedOrigins::List(Vec::new()),
             default_expiry_secs: Self::DEFAULT_EXPIRY_SECS,
             upload_tokens: None,
             upload_ids,
@@ -132,7 +133,8 @@ pub enum AllowedOrigins {
 }
 
 impl AllowedOrigins {
-    /// Parses `*` or a comma-separated list of origins; blank entries are ignored.
+    /// Parses `*` or a comma-separated list of origins; blank entries are ignored, so an empty
+    /// value allows no origin.
     #[must_use]
     pub fn parse(s: &str) -> Self {
         let list: Vec<String> = s
@@ -141,7 +143,7 @@ impl AllowedOrigins {
             .filter(|o| !o.is_empty())
             .map(str::to_owned)
             .collect();
-        if list.is_empty() || list.iter().any(|o| o == "*") {
+        if list.iter().any(|o| o == "*") {
             Self::Any
         } else {
             Self::List(list)
@@ -262,8 +264,30 @@ pub struct FetchError(pub String);
 pub enum Level {
     /// Something failed that an operator should look at.
     Error,
+    /// Something is wrong but the request was answered safely (bad stored data, say).
+    Warn,
     /// Something worth knowing.
     Info,
+}
+
+impl Level {
+    /// The name used in log lines.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// One structured log line: a JSON object with `level`, `requestId` and `message`, so that log
+/// search can filter by request and no message can forge a line of its own (line breaks and
+/// quotes are escaped).
+#[must_use]
+pub fn log_line(level: Level, request_id: &str, message: &str) -> String {
+    serde_json::json!({ "level": level.as_str(), "requestId": request_id, "message": message }).to_string()
 }
 
 /// What the handlers need from the world.
@@ -290,7 +314,11 @@ pub trait Runtime {
     /// [`FetchError`] when the endpoint cannot be reached.
     async fn fetch(&self, request: OutboundRequest) -> Result<OutboundResponse, FetchError>;
 
-    /// Writes a log line. Callers never pass secrets, keys, key hashes or SQL.
+    /// This request's id: sent back in `x-request-id` and written on each of its log lines.
+    fn request_id(&self) -> &str;
+
+    /// Writes a log line (see [`log_line`]) tagged with [`Runtime::request_id`]. Callers never
+    /// pass secrets, keys, key hashes, SQL or row values.
     fn log(&self, level: Level, message: &str);
 
     /// Waits `ms` milliseconds without using CPU (a timer, not a busy loop).
@@ -320,9 +348,23 @@ mod tests {
     }
 
     #[test]
+    fn log_lines_are_one_json_object() {
+        let line = log_line(Level::Warn, "8a1b-FRA", "two\nlines \"quoted\"");
+        assert!(!line.contains('\n'));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"level": "warn", "requestId": "8a1b-FRA", "message": "two\nlines \"quoted\""})
+        );
+    }
+
+    #[test]
     fn origins() {
         assert_eq!(AllowedOrigins::parse(" * "), AllowedOrigins::Any);
-        assert_eq!(AllowedOrigins::parse(""), AllowedOrigins::Any);
+        // Set but empty allows no origin: a blank value must not open CORS to everyone.
+        assert_eq!(AllowedOrigins::parse(""), AllowedOrigins::List(Vec::new()));
+        assert_eq!(AllowedOrigins::parse(" , "), AllowedOrigins::List(Vec::new()));
+        assert_eq!(AllowedOrigins::parse("").allow(Some("https://a.example")), None);
         let list = AllowedOrigins::parse("https://a.example, https://b.example");
         assert_eq!(list.allow(Some("https://b.example")), Some("https://b.example"));
         assert_eq!(list.allow(Some("https://c.example")), None);

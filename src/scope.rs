@@ -179,6 +179,8 @@ pub struct Authorized {
     pub tenant_id: Option<String>,
     /// The access the project's team has (at least what the operation needs).
     pub access: Access,
+    /// When the key expires (Unix milliseconds), if it does: nothing signed for it may outlive it.
+    pub key_expires_at_ms: Option<i64>,
 }
 
 /// The access a project's team has to the bucket in `row`.
@@ -243,6 +245,7 @@ pub fn authorize(row: &ScopeRow, op: Operation, tenant: Option<&str>, now_ms: i6
         bucket: row.bucket.clone(),
         tenant_id: tenant_row.map(|t| t.id.clone()),
         access,
+        key_expires_at_ms: row.key_expires_at_ms,
     })
 }
 

@@ -49,7 +49,7 @@ pub use error::ApiError;
 
 #[cfg(doc)]
 use crate::runtime::Config;
-use crate::runtime::{Level, Runtime};
+use crate::runtime::{AllowedOrigins, Level, Runtime};
 use crate::store::{self, NewUpload, StoreError};
 use crate::upload_id::UploadTicket;
 
@@ -120,24 +120,59 @@ pub struct Handled {
     pub deferred: Vec<Deferred>,
 }
 
+/// The response header carrying [`Runtime::request_id`].
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// Handles one request.
 pub async fn handle<R: Runtime>(rt: &R, req: Request<Bytes>) -> Handled {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let mut deferred = Vec::new();
-    let mut response = if req.method() == Method::OPTIONS {
+    let response = if req.method() == Method::OPTIONS {
         cors::preflight()
     } else {
         match route(rt, &req, &mut deferred).await {
             Ok(response) => response,
-            Err(e) => error_response(rt, &e),
+            Err(e) => {
+                log_error(rt, &e);
+                error_body(&e)
+            }
         }
     };
-    cors::decorate(&mut response, rt.config().allowed_origins.allow(origin.as_deref()));
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let response = finish(response, &rt.config().allowed_origins, origin, rt.request_id());
     Handled { response, deferred }
+}
+
+/// The answer to a request refused before it reached [`handle`] (unreadable, too large) or
+/// that could not be served at all (a misconfigured deployment): the same JSON body, CORS and
+/// request-id headers as any other error. The caller logs [`ApiError::log_detail`].
+#[must_use]
+pub fn refuse(e: &ApiError, allowed: &AllowedOrigins, origin: Option<&str>, request_id: &str) -> Response<Bytes> {
+    finish(error_body(e), allowed, origin, request_id)
+}
+
+/// The id of a request: Cloudflare's `cf-ray` when it is present and plain (so a log line can
+/// be matched with Cloudflare's own records), else 16 hex digits of `random`.
+#[must_use]
+pub fn request_id(headers: &http::HeaderMap, random: [u8; 8]) -> String {
+    headers
+        .get("cf-ray")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map_or_else(|| hex::encode(random), str::to_owned)
+}
+
+/// Adds the headers every response carries: CORS and the request id.
+fn finish(
+    mut response: Response<Bytes>,
+    allowed: &AllowedOrigins,
+    origin: Option<&str>,
+    request_id: &str,
+) -> Response<Bytes> {
+    cors::decorate(&mut response, allowed.allow(origin));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    }
+    response
 }
 
 async fn route<R: Runtime>(
@@ -277,10 +312,14 @@ fn log_failed<R: Runtime>(rt: &R, what: &str, e: &StoreError) {
     );
 }
 
-fn error_response<R: Runtime>(rt: &R, e: &ApiError) -> Response<Bytes> {
+fn log_error<R: Runtime>(rt: &R, e: &ApiError) {
     if let Some(detail) = e.log_detail() {
         rt.log(Level::Error, &format!("{} ({}): {detail}", e.code(), e.status()));
     }
+}
+
+/// The JSON body and headers of an error; its status is [`ApiError::status`].
+fn error_body(e: &ApiError) -> Response<Bytes> {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json::ok(
         status,
@@ -300,4 +339,46 @@ fn error_response<R: Runtime>(rt: &R, e: &ApiError) -> Response<Bytes> {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_prefer_a_plain_cf_ray() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(request_id(&h, [0xab; 8]), "abababababababab");
+        h.insert("cf-ray", HeaderValue::from_static("8f1c2d3e4a5b6c7d-FRA"));
+        assert_eq!(request_id(&h, [0; 8]), "8f1c2d3e4a5b6c7d-FRA");
+        for forged in ["a b", "x\"}", "", &"a".repeat(65)] {
+            h.insert("cf-ray", HeaderValue::from_str(forged).unwrap());
+            assert_eq!(request_id(&h, [1; 8]), "0101010101010101", "{forged:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_carry_cors_and_the_request_id() {
+        let allowed = AllowedOrigins::List(vec!["https://app.example".into()]);
+        let r = refuse(
+            &ApiError::Misconfigured("no key".into()),
+            &allowed,
+            Some("https://app.example"),
+            "rid-1",
+        );
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://app.example");
+        assert_eq!(r.headers()[REQUEST_ID_HEADER], "rid-1");
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "misconfigured");
+        assert!(!body.to_string().contains("no key"), "the detail is for the log only");
+        let r = refuse(
+            &ApiError::BodyTooLarge(MAX_BODY_BYTES),
+            &allowed,
+            Some("https://evil.example"),
+            "rid-2",
+        );
+        assert_eq!(r.status(), 413);
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    }
 }

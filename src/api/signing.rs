@@ -20,6 +20,29 @@ pub(super) fn expiry<R: Runtime>(rt: &R, requested: Option<u32>) -> Result<Expir
     })
 }
 
+/// `expiry`, shortened so that the URL dies no later than the caller's upload token and the
+/// key it was signed for: a ten-minute token must not mint a seven-day URL.
+///
+/// # Errors
+/// [`ApiError::ExpiredToken`] or [`ScopeError::KeyExpired`](crate::scope::ScopeError) when less
+/// than a second is left (tokens are accepted a few seconds past `exp`, for clock skew).
+pub(super) fn capped(
+    expiry: Expiry,
+    now_ms: i64,
+    token_expires_at_ms: Option<i64>,
+    key_expires_at_ms: Option<i64>,
+) -> Result<Expiry, ApiError> {
+    let left = |at: i64| u32::try_from((at - now_ms).div_euclid(1000)).ok().filter(|s| *s >= 1);
+    let mut secs = expiry.as_secs();
+    if let Some(at) = token_expires_at_ms {
+        secs = secs.min(left(at).ok_or(ApiError::ExpiredToken)?);
+    }
+    if let Some(at) = key_expires_at_ms {
+        secs = secs.min(left(at).ok_or(crate::scope::ScopeError::KeyExpired)?);
+    }
+    Expiry::from_secs(secs).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// The bucket, ready to sign for: its credentials are decrypted once per stored row and isolate.
 pub(super) fn signable<R: Runtime>(rt: &R, row: &BucketRow) -> Result<Rc<Signable>, ApiError> {
     rt.isolate()
@@ -42,4 +65,43 @@ where
     action
         .presign(&mut keys, at, expiry)
         .map_err(|e| ApiError::Internal(format!("presign failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_080_280_000;
+
+    fn secs(e: Result<Expiry, ApiError>) -> Result<u32, &'static str> {
+        e.map(Expiry::as_secs).map_err(|e| e.code())
+    }
+
+    #[test]
+    fn urls_end_no_later_than_the_token_and_the_key() {
+        let week = Expiry::from_secs(604_800).unwrap();
+        assert_eq!(secs(capped(week, NOW, None, None)), Ok(604_800));
+        assert_eq!(secs(capped(week, NOW, Some(NOW + 600_000), None)), Ok(600));
+        assert_eq!(
+            secs(capped(week, NOW, None, Some(NOW + 90_500))),
+            Ok(90),
+            "whole seconds, rounded down"
+        );
+        assert_eq!(secs(capped(week, NOW, Some(NOW + 600_000), Some(NOW + 90_000))), Ok(90));
+        let short = Expiry::from_secs(30).unwrap();
+        assert_eq!(
+            secs(capped(short, NOW, Some(NOW + 600_000), Some(NOW + 90_000))),
+            Ok(30)
+        );
+        // Tokens are accepted a few seconds past `exp`; nothing is signed for them then.
+        assert_eq!(
+            secs(capped(week, NOW, Some(NOW + 999), None)),
+            Err("upload_token_expired")
+        );
+        assert_eq!(
+            secs(capped(week, NOW, Some(NOW - 3_000), None)),
+            Err("upload_token_expired")
+        );
+        assert_eq!(secs(capped(week, NOW, None, Some(NOW + 500))), Err("api_key_expired"));
+    }
 }

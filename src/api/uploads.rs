@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{self, Caller};
-use super::{json, signing, ApiError, Deferred, PendingUpload};
+use super::json::{self, Metadata, Text};
+use super::{signing, ApiError, Deferred, PendingUpload};
 use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
@@ -31,16 +32,16 @@ const HEAD_EXPIRY_SECS: u32 = 60;
 pub struct PresignUpload {
     /// The client's file name; sanitised into the key's last segment.
     #[serde(alias = "fileName")]
-    pub filename: String,
+    pub filename: Text,
     /// The content type the client will send; signed, so S3 refuses any other.
-    pub content_type: Option<String>,
+    pub content_type: Option<Text>,
     /// The exact size in bytes the client will send; signed, so S3 refuses any other.
     pub size: Option<u64>,
     /// The tenant's slug (multi-tenant projects).
     #[serde(alias = "tenantId")]
-    pub tenant: Option<String>,
+    pub tenant: Option<Text>,
     /// Free-form metadata recorded with the upload and its file.
-    pub metadata: Option<serde_json::Map<String, Value>>,
+    pub metadata: Option<Metadata>,
     /// URL lifetime in seconds, 1 to 604800.
     pub expires_in: Option<u32>,
 }
@@ -55,7 +56,7 @@ pub async fn presign<R: Runtime>(
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Upload)?;
     let body: PresignUpload = json::parse(req)?;
-    let up = presign_upload(rt, &caller, body, None, deferred).await?;
+    let up = presign_upload(rt, &caller, body, None, Overwrite::Refuse, deferred).await?;
     let headers: serde_json::Map<String, Value> = up
         .headers
         .into_iter()
@@ -86,6 +87,17 @@ pub(super) struct PresignedUpload {
     pub expires_at_ms: i64,
 }
 
+/// Whether an upload URL may replace an object already at its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Overwrite {
+    /// Signs `If-None-Match: *`: once the object exists (the upload completed), the URL is spent.
+    /// The client must send the header, as it sends every header in the response's map.
+    Refuse,
+    /// For clients that send no header but `Content-Type` (the upstream SDK): a second PUT
+    /// within the URL's lifetime replaces the object.
+    Allow,
+}
+
 /// Validates `body`, resolves the caller's scope (which must be `project_id` when given), records
 /// the `initiated` upload and presigns its PUT.
 pub(super) async fn presign_upload<R: Runtime>(
@@ -93,6 +105,7 @@ pub(super) async fn presign_upload<R: Runtime>(
     caller: &Caller,
     body: PresignUpload,
     project_id: Option<&str>,
+    overwrite: Overwrite,
     deferred: &mut Vec<Deferred>,
 ) -> Result<PresignedUpload, ApiError> {
     let filename = validate_filename(&body.filename)?;
@@ -100,7 +113,7 @@ pub(super) async fn presign_upload<R: Runtime>(
     if body.size.is_some_and(|s| s > MAX_PUT_BYTES) {
         return Err(ApiError::FileTooLarge(MAX_PUT_BYTES));
     }
-    let metadata = body.metadata.map(Value::Object);
+    let metadata = body.metadata.map(|m| Value::Object(m.0));
     if metadata
         .as_ref()
         .is_some_and(|m| m.to_string().len() > MAX_METADATA_BYTES)
@@ -118,12 +131,13 @@ pub(super) async fn presign_upload<R: Runtime>(
         return Err(ApiError::ProjectMismatch);
     }
 
+    let expiry = signing::capped(expiry, now_ms, caller.expires_at_ms(), scope.key_expires_at_ms)?;
     let row_id = new_id(rt)?;
     let key = scope
         .prefix
         .object_key(&row_id, &filename, rt.config().max_object_key_bytes)?;
     // The client's name as given, for display: the key holds the sanitised one.
-    let original_name: String = body.filename.chars().filter(|c| !c.is_control()).collect();
+    let original_name = crate::object_key::without_format_characters(&body.filename);
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut put = PutObject::new(&signable.bucket, &signable.credentials, &key);
     if let Some(ct) = content_type {
@@ -131,6 +145,9 @@ pub(super) async fn presign_upload<R: Runtime>(
     }
     if let Some(size) = body.size {
         put = put.content_length(size);
+    }
+    if overwrite == Overwrite::Refuse {
+        put = put.if_none_match("*");
     }
     let presigned = signing::sign(rt, &put, now_ms, expiry)?;
     let expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;

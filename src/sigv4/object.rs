@@ -115,6 +115,14 @@ macro_rules! signed_header_builders {
             self.header("content-type", content_type)
         }
     };
+    (@if_none_match) => {
+        /// Signs `if-none-match` (`*`: only if no object has this key, so the URL cannot replace
+        /// one; S3 and R2 answer 412 otherwise). The request must send it.
+        #[must_use]
+        pub fn if_none_match(self, value: &str) -> Self {
+            self.header("if-none-match", value)
+        }
+    };
     (@content_length) => {
         /// Signs `content-length`: the body must be exactly this many bytes.
         #[must_use]
@@ -141,7 +149,7 @@ object_action!(
     /// an [`UploadPart`]).
     PutObject, PUT
 );
-signed_header_builders!(PutObject: content_type, content_length);
+signed_header_builders!(PutObject: content_type, content_length, if_none_match);
 
 impl Subresource for GetObject<'_> {}
 impl Subresource for HeadObject<'_> {}

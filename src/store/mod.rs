@@ -131,8 +131,8 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
 }
 
 /// How a request names its API key: by the SHA-256 hex of the key itself, or (for upload tokens)
-/// by the key's id and project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// by the key's id and project. `Debug` redacts the hash.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum KeyRef<'a> {
     /// `"ApiKey"."keyHash"`.
     Hash(&'a str),
@@ -143,6 +143,15 @@ pub enum KeyRef<'a> {
         /// Its project's id.
         project_id: &'a str,
     },
+}
+
+impl std::fmt::Debug for KeyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hash(_) => f.write_str("Hash(<redacted>)"),
+            Self::Id { key_id, project_id } => write!(f, "Id({key_id}, {project_id})"),
+        }
+    }
 }
 
 /// `WHERE` conditions selecting a live key by [`KeyRef`]; `$1` is the hash or id, `$3` the project.

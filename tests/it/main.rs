@@ -18,10 +18,12 @@ macro_rules! scenarios {
     };
 }
 
+mod bad_input;
 mod cli;
 mod companion;
 mod flows;
 mod handshake;
+mod hardening;
 mod migrate;
 mod multipart;
 mod outage;
