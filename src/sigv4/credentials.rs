@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -12,6 +13,9 @@ use super::{PresignError, MAX_EXPIRY_SECS};
 pub struct Credentials {
     pub(super) access_key_id: String,
     pub(super) secret_access_key: Zeroizing<String>,
+    /// SHA-256 of the secret, made once: how the signing-key cache tells credentials apart
+    /// without hashing the secret on every signature.
+    pub(super) secret_digest: Zeroizing<[u8; 32]>,
     session_token: Option<Zeroizing<String>>,
 }
 
@@ -19,9 +23,12 @@ impl Credentials {
     /// Long-term credentials: an access key id and its secret.
     #[must_use]
     pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        let secret_access_key = Zeroizing::new(secret_access_key.into());
+        let secret_digest = Zeroizing::new(Sha256::digest(secret_access_key.as_bytes()).into());
         Self {
             access_key_id: access_key_id.into(),
-            secret_access_key: Zeroizing::new(secret_access_key.into()),
+            secret_access_key,
+            secret_digest,
             session_token: None,
         }
     }

@@ -108,10 +108,9 @@ impl SigningKeyCache {
 
     /// The key for `credentials` at `at` in `region`, derived only on a miss.
     pub fn get(&mut self, credentials: &Credentials, at: SigningTime, region: &str) -> &SigningKey {
-        let secret = credentials.secret_access_key.as_bytes();
-        let digest = Zeroizing::new(Sha256::digest(secret).into());
+        let digest = &credentials.secret_digest;
         let akid = credentials.access_key_id();
-        let fresh = |(d, key): &(_, SigningKey)| *d == digest && key.is_for(akid, at, region);
+        let fresh = |(d, key): &(Zeroizing<[u8; 32]>, SigningKey)| d == digest && key.is_for(akid, at, region);
         let hit = self.entries.iter().position(fresh);
         let index = hit.unwrap_or_else(|| {
             self.entries.retain(|(_, key)| key.date == at.0.date());
@@ -119,7 +118,7 @@ impl SigningKeyCache {
                 self.entries.remove(0);
             }
             let key = SigningKey::derive(credentials, at, region);
-            self.entries.push((digest, key));
+            self.entries.push((digest.clone(), key));
             self.entries.len() - 1
         });
         &self.entries[index].1
