@@ -26,6 +26,7 @@ mod handshake;
 mod hardening;
 mod migrate;
 mod multipart;
+mod openapi;
 mod outage;
 mod pg;
 mod post_policy;
