@@ -203,7 +203,8 @@ pg_url() { printf 'postgres://postgres:postgres@127.0.0.1:%s/%s' "$1" "${2:-post
 # initdb/postgres refuse to run as root, so as root they run as the `postgres` system user.
 _pg_as_owner() {
     if [[ $EUID -eq 0 ]]; then
-        runuser -u postgres -- "$@"
+        # From /: the caller's folder may be one postgres cannot enter.
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
@@ -237,7 +238,7 @@ _pg_prepare_dir() {
             { fail "$dir exists and belongs to $owner; remove it"; return 1; }
     fi
     install -d -o postgres -g postgres -m 0700 "$dir" || return 1
-    runuser -u postgres -- test -w "$dir" ||
+    _pg_as_owner test -w "$dir" ||
         { fail "user postgres cannot write $dir (a parent directory is not traversable)"; return 1; }
 }
 
