@@ -21,6 +21,7 @@ macro_rules! scenarios {
 mod cli;
 mod flows;
 mod migrate;
+mod migrate_online;
 mod multipart;
 mod outage;
 mod pg;
