@@ -10,6 +10,7 @@ use super::auth::{self, Caller};
 use super::{json, ApiError, Deferred};
 use crate::runtime::Runtime;
 use crate::scope::{self, Operation, ScopeRow};
+use crate::store::activity::AuditEntry;
 use crate::upload_token::{self, UploadClaims, MAX_TTL_SECS};
 
 /// Lifetime of a token when the caller does not ask for one: ten minutes.
@@ -74,6 +75,14 @@ pub async fn mint<R: Runtime>(
         scopes: scopes.clone(),
         tnt: tenant.map(str::to_owned),
     };
+    // Who minted what, for how long; never the token itself.
+    deferred.push(Deferred::Audit(Box::new(AuditEntry {
+        project_id: claims.pid.clone(),
+        action: "upload_token.created",
+        resource: claims.kid.clone(),
+        details: json!({ "apiKeyId": claims.kid, "permissions": scopes, "tenant": tenant, "expiresIn": ttl }),
+        at_ms: now_ms,
+    })));
     let token = upload_token::mint(secret, claims, now_ms, ttl).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(json::ok(
         StatusCode::CREATED,

@@ -28,4 +28,5 @@ mod pg;
 mod post_policy;
 mod s3;
 mod target;
+mod usage;
 mod world;
