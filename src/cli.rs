@@ -723,10 +723,13 @@ async fn migrate_command(db: &Db, status: bool) -> anyhow::Result<Output> {
     }
     let report = migrate::migrate(&mut client)
         .await
-        .context("migrating failed; the database was left unchanged")?;
+        .context("migrating failed; finished steps stay, and running migrate again resumes")?;
     let mut text = String::new();
     if report.adopted {
         text.push_str("adopted an existing Carcosa database\n");
+    }
+    for index in &report.rebuilt_indexes {
+        text.push_str(&format!("rebuilt index {index}, left invalid by an interrupted run\n"));
     }
     for m in &report.applied {
         text.push_str(&format!("applied {:04} {}\n", m.version, m.name));
@@ -1030,7 +1033,7 @@ async fn demo(db: &Db, args: &DemoArgs) -> anyhow::Result<Output> {
     let mut client = db.connect().await?;
     let report = migrate::migrate(&mut client)
         .await
-        .context("migrating failed; the database was left unchanged")?;
+        .context("migrating failed; finished steps stay, and running migrate again resumes")?;
     let key = ApiKey::generate(random()?);
     let key_hash = key.hash();
     let client = &client;

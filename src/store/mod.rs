@@ -14,6 +14,7 @@ macro_rules! ts {
     };
 }
 
+pub mod activity;
 pub mod migrate;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod provision;
