@@ -20,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context as _};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 use tokio_postgres::{Client, NoTls};
 use zeroize::Zeroizing;
@@ -149,7 +149,7 @@ enum BucketCommand {
         team: String,
         /// What the team may do: READ_ONLY (downloads), READ_WRITE or ADMIN (uploads too)
         #[arg(long, value_enum, ignore_case = true)]
-        level: LevelArg,
+        level: ShareLevel,
     },
     /// Stop sharing a bucket with a team
     Unshare {
@@ -172,7 +172,7 @@ struct BucketCreateArgs {
     name: String,
     /// Storage provider (s3 covers any S3-compatible server)
     #[arg(long, value_enum, ignore_case = true)]
-    provider: ProviderArg,
+    provider: Provider,
     /// The bucket's name at the provider
     #[arg(long)]
     bucket_name: String,
@@ -263,7 +263,7 @@ enum KeyCommand {
         permissions: Vec<String>,
         /// A permission group instead of single permissions [default: STANDARD]
         #[arg(long, value_enum, ignore_case = true)]
-        group: Option<GroupArg>,
+        group: Option<PermissionGroup>,
         /// Make the key stop working after this many days
         #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
         expires_in_days: Option<u32>,
@@ -297,68 +297,10 @@ struct DemoArgs {
     region: Option<String>,
     /// Storage provider
     #[arg(long, value_enum, ignore_case = true, default_value = "s3")]
-    provider: ProviderArg,
+    provider: Provider,
     /// E-mail of the owning user
     #[arg(long, value_name = "EMAIL", default_value = DEFAULT_OWNER_EMAIL)]
     owner_email: String,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ProviderArg {
-    S3,
-    R2,
-}
-
-impl From<ProviderArg> for Provider {
-    fn from(p: ProviderArg) -> Self {
-        match p {
-            ProviderArg::S3 => Self::S3,
-            ProviderArg::R2 => Self::R2,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LevelArg {
-    #[value(name = "READ_ONLY")]
-    ReadOnly,
-    #[value(name = "READ_WRITE")]
-    ReadWrite,
-    #[value(name = "ADMIN")]
-    Admin,
-}
-
-impl From<LevelArg> for ShareLevel {
-    fn from(l: LevelArg) -> Self {
-        match l {
-            LevelArg::ReadOnly => Self::ReadOnly,
-            LevelArg::ReadWrite => Self::ReadWrite,
-            LevelArg::Admin => Self::Admin,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum GroupArg {
-    #[value(name = "READ_ONLY")]
-    ReadOnly,
-    #[value(name = "STANDARD")]
-    Standard,
-    #[value(name = "FULL")]
-    Full,
-    #[value(name = "ADMIN")]
-    Admin,
-}
-
-impl From<GroupArg> for PermissionGroup {
-    fn from(g: GroupArg) -> Self {
-        match g {
-            GroupArg::ReadOnly => Self::ReadOnly,
-            GroupArg::Standard => Self::Standard,
-            GroupArg::Full => Self::Full,
-            GroupArg::Admin => Self::Admin,
-        }
-    }
 }
 
 /// What a command prints: the same result as text and as JSON.
@@ -448,9 +390,7 @@ async fn run(cli: Cli) -> anyhow::Result<Output> {
         }) => org_create(&db, &name, &slug, &owner_email).await,
         Command::Team(TeamCommand::Create { org, name, slug }) => team_create(&db, &org, &name, &slug).await,
         Command::Bucket(BucketCommand::Create(args)) => bucket_create(&db, &args).await,
-        Command::Bucket(BucketCommand::Share { bucket, team, level }) => {
-            bucket_share(&db, &bucket, &team, level.into()).await
-        }
+        Command::Bucket(BucketCommand::Share { bucket, team, level }) => bucket_share(&db, &bucket, &team, level).await,
         Command::Bucket(BucketCommand::Unshare { bucket, team }) => bucket_unshare(&db, &bucket, &team).await,
         Command::Project(ProjectCommand::Create {
             team,
@@ -482,7 +422,7 @@ async fn run(cli: Cli) -> anyhow::Result<Output> {
             expires_in_days,
         }) => {
             let grants = if permissions.is_empty() {
-                Grants::group(group.map_or(PermissionGroup::Standard, Into::into))
+                Grants::group(group.unwrap_or(PermissionGroup::Standard))
             } else {
                 Grants::new(permissions)?
             };
@@ -594,7 +534,7 @@ fn seal(vault: &VaultKey, new: &NewBucketArgs<'_>, credentials: &CredentialArgs)
     };
     let row = BucketRow {
         id: new.bucket_name.to_owned(),
-        provider: new.provider.as_str().to_owned(),
+        provider: new.provider,
         bucket_name: new.bucket_name.to_owned(),
         region: new.region.map(str::to_owned),
         endpoint: new.endpoint.map(str::to_owned),
@@ -789,7 +729,7 @@ async fn bucket_create(db: &Db, args: &BucketCreateArgs) -> anyhow::Result<Outpu
     let new = NewBucketArgs {
         team_id: &args.team,
         name: &args.name,
-        provider: args.provider.into(),
+        provider: args.provider,
         bucket_name: &args.bucket_name,
         region: args.region.as_deref(),
         endpoint: normalise_endpoint(args.endpoint.as_deref()),
@@ -1021,7 +961,7 @@ async fn demo(db: &Db, args: &DemoArgs) -> anyhow::Result<Output> {
     let new_bucket = NewBucketArgs {
         team_id: "",
         name: &args.bucket_name,
-        provider: args.provider.into(),
+        provider: args.provider,
         bucket_name: &args.bucket_name,
         region: args.region.as_deref(),
         endpoint: normalise_endpoint(Some(&args.endpoint)),

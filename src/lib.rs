@@ -30,6 +30,7 @@ pub mod ids;
 pub mod object_key;
 pub mod permission;
 pub mod post_policy;
+pub mod provider;
 pub mod runtime;
 pub mod scope;
 pub mod scope_cache;

@@ -13,8 +13,6 @@
 //! Nothing here selects or returns a key hash or a credential: buckets arrive with their
 //! credentials already encrypted, and API keys arrive as their [`KeyHash`].
 
-use std::str::FromStr;
-
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
@@ -23,7 +21,10 @@ use tokio_postgres::{Client, Row};
 use super::{get, Param, StoreError};
 use crate::apikey::KeyHash;
 use crate::ids::{looks_like_id, new_id, ID_RANDOM_BYTES};
-use crate::permission::{is_valid_grant, PermissionGroup};
+use crate::permission::PermissionError;
+pub use crate::permission::{Grants, MAX_GRANTS};
+pub use crate::provider::Provider;
+pub use crate::scope::ShareLevel;
 
 /// Why a provisioning step failed. The messages are written for the operator and name the
 /// offending value; they never contain SQL, a key hash or a credential.
@@ -45,6 +46,12 @@ pub enum ProvisionError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<PermissionError> for ProvisionError {
+    fn from(e: PermissionError) -> Self {
+        Self::Invalid(e.to_string())
+    }
 }
 
 impl From<tokio_postgres::Error> for ProvisionError {
@@ -79,8 +86,6 @@ fn fresh_id() -> Result<String, ProvisionError> {
 const MAX_NAME_CHARS: usize = 100;
 const MAX_SLUG_CHARS: usize = 64;
 const MAX_EMAIL_CHARS: usize = 254;
-/// Most grants one key may hold (the upstream API's limit).
-pub const MAX_GRANTS: usize = 50;
 
 /// Checks a row id given by the operator.
 ///
@@ -420,41 +425,6 @@ pub async fn get_team_by_slug(client: &Client, org_id: &str, slug: &str) -> Resu
 
 // Buckets -----------------------------------------------------------------------------------------
 
-/// A storage provider, as `"Bucket"."provider"` spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    /// `s3`: AWS S3 or any S3-compatible server (MinIO, …).
-    S3,
-    /// `r2`: Cloudflare R2 (needs an endpoint; region `auto`).
-    R2,
-}
-
-impl Provider {
-    /// The stored value.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::S3 => "s3",
-            Self::R2 => "r2",
-        }
-    }
-}
-
-impl FromStr for Provider {
-    type Err = ProvisionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "s3" => Ok(Self::S3),
-            "r2" => Ok(Self::R2),
-            _ => Err(ProvisionError::Invalid(format!(
-                "unknown provider '{}': expected s3 or r2",
-                s.escape_debug()
-            ))),
-        }
-    }
-}
-
 /// A bucket to record. Credentials must already be encrypted (`v1:…`, see [`crate::vault`]).
 pub struct NewBucket<'a> {
     /// The owning team.
@@ -518,8 +488,8 @@ pub struct Bucket {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// `s3` or `r2` (other values may exist in databases written by other tools).
-    pub provider: String,
+    /// The provider (other tools may have stored other values; they mean S3-compatible).
+    pub provider: Provider,
     /// The bucket's name at the provider.
     pub bucket_name: String,
     /// The region, if set.
@@ -536,7 +506,7 @@ fn bucket(row: &Row) -> Result<Bucket, StoreError> {
     Ok(Bucket {
         id: get(row, 0)?,
         name: get(row, 1)?,
-        provider: get(row, 2)?,
+        provider: Provider::from_stored(&get::<String>(row, 2)?),
         bucket_name: get(row, 3)?,
         region: get(row, 4)?,
         endpoint: get(row, 5)?,
@@ -648,45 +618,6 @@ pub async fn get_bucket(client: &Client, id: &str) -> Result<Option<Bucket>, Pro
     check_id("bucket", id)?;
     let rows = client.query_typed(SQL, &[(&id, Type::TEXT)]).await?;
     Ok(rows.first().map(bucket).transpose()?)
-}
-
-/// How much of a bucket a team it is shared with may use (`"BucketTeamAccess"."accessLevel"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShareLevel {
-    /// `READ_ONLY`: downloads only.
-    ReadOnly,
-    /// `READ_WRITE`: uploads and downloads; the team may create projects on the bucket.
-    ReadWrite,
-    /// `ADMIN`: as `READ_WRITE` (the upstream dashboard also lets it manage the share).
-    Admin,
-}
-
-impl ShareLevel {
-    /// The stored value.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::ReadOnly => "READ_ONLY",
-            Self::ReadWrite => "READ_WRITE",
-            Self::Admin => "ADMIN",
-        }
-    }
-}
-
-impl FromStr for ShareLevel {
-    type Err = ProvisionError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::ReadOnly, Self::ReadWrite, Self::Admin]
-            .into_iter()
-            .find(|l| l.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                ProvisionError::Invalid(format!(
-                    "unknown access level '{}': expected READ_ONLY, READ_WRITE or ADMIN",
-                    s.escape_debug()
-                ))
-            })
-    }
 }
 
 /// A `"BucketTeamAccess"` row.
@@ -1045,66 +976,6 @@ pub async fn create_tenant(
 
 // API keys ----------------------------------------------------------------------------------------
 
-/// The grants of a new API key: 1–[`MAX_GRANTS`] distinct strings, each accepted by
-/// [`is_valid_grant`], and `*` only on its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grants(Vec<String>);
-
-impl Grants {
-    /// Checks explicit grants, dropping repeats (the first occurrence keeps its place).
-    ///
-    /// # Errors
-    /// [`ProvisionError::Invalid`] naming the first bad grant, or saying what else is wrong.
-    pub fn new<I, S>(grants: I) -> Result<Self, ProvisionError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut out: Vec<String> = Vec::new();
-        for grant in grants {
-            let grant = grant.into();
-            if !is_valid_grant(&grant) {
-                return Err(ProvisionError::Invalid(format!(
-                    "invalid permission '{}': expected a permission such as files:read or uploads:create, \
-                     <resource>:<read|write|delete|create|manage|*>, or *",
-                    grant.escape_debug()
-                )));
-            }
-            if !out.contains(&grant) {
-                out.push(grant);
-            }
-        }
-        if out.is_empty() {
-            return Err(ProvisionError::Invalid(
-                "an API key needs at least one permission".into(),
-            ));
-        }
-        if out.len() > MAX_GRANTS {
-            return Err(ProvisionError::Invalid(format!(
-                "an API key may hold at most {MAX_GRANTS} permissions"
-            )));
-        }
-        if out.len() > 1 && out.iter().any(|g| g == "*") {
-            return Err(ProvisionError::Invalid(
-                "'*' grants every permission and must be given alone".into(),
-            ));
-        }
-        Ok(Self(out))
-    }
-
-    /// The grants of a permission group.
-    #[must_use]
-    pub fn group(group: PermissionGroup) -> Self {
-        Self(group.grants().iter().map(|&g| g.to_owned()).collect())
-    }
-
-    /// The grant strings.
-    #[must_use]
-    pub fn as_slice(&self) -> &[String] {
-        &self.0
-    }
-}
-
 /// An API key to record.
 pub struct NewApiKey<'a> {
     /// The project it belongs to.
@@ -1300,46 +1171,6 @@ mod tests {
             e.to_string(),
             "'x\\'; DROP' is not a valid team id (1-64 characters of A-Z, a-z, 0-9, '_' and '-')"
         );
-    }
-
-    #[test]
-    fn grants_are_checked() {
-        let g = Grants::new(["files:read", "uploads:*", "files:read"]).unwrap();
-        assert_eq!(g.as_slice(), ["files:read", "uploads:*"]);
-        assert_eq!(Grants::new(["*"]).unwrap().as_slice(), ["*"]);
-
-        let msg = |r: Result<Grants, ProvisionError>| r.unwrap_err().to_string();
-        assert!(msg(Grants::new(["files:read", "nope"])).starts_with("invalid permission 'nope'"));
-        assert!(msg(Grants::new(["FILES:READ"])).starts_with("invalid permission"));
-        assert!(msg(Grants::new(["transforms:execute"])).starts_with("invalid permission"));
-        assert_eq!(
-            msg(Grants::new(Vec::<String>::new())),
-            "an API key needs at least one permission"
-        );
-        assert_eq!(
-            msg(Grants::new(["*", "files:read"])),
-            "'*' grants every permission and must be given alone"
-        );
-        let many: Vec<String> = (0..51).map(|i| format!("r{}:read", "x".repeat(i))).collect();
-        assert!(msg(Grants::new(many)).contains("at most 50"));
-    }
-
-    #[test]
-    fn groups_become_grants() {
-        assert_eq!(Grants::group(PermissionGroup::Admin).as_slice(), ["*"]);
-        let standard = Grants::group(PermissionGroup::Standard);
-        assert_eq!(standard.as_slice().len(), 9);
-        assert!(Grants::new(standard.as_slice().to_vec()).is_ok());
-    }
-
-    #[test]
-    fn levels_and_providers_parse() {
-        assert_eq!("read_only".parse::<ShareLevel>().unwrap(), ShareLevel::ReadOnly);
-        assert_eq!("READ_WRITE".parse::<ShareLevel>().unwrap().as_str(), "READ_WRITE");
-        assert_eq!("ADMIN".parse::<ShareLevel>().unwrap(), ShareLevel::Admin);
-        assert!("OWNER".parse::<ShareLevel>().is_err());
-        assert_eq!("R2".parse::<Provider>().unwrap(), Provider::R2);
-        assert!("gcs".parse::<Provider>().is_err());
     }
 
     #[test]
