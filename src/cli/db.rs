@@ -3,7 +3,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context as _};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::tls::{self, SslMode};
 
 /// The database URL, connected to only by commands that need it.
 pub(super) struct Db(Option<String>);
@@ -13,21 +16,59 @@ impl Db {
         Self(url)
     }
 
+    /// Connects with TLS as the URL's `sslmode` says (see [`tls`]), and drives the connection on a
+    /// task.
     pub(super) async fn connect(&self) -> anyhow::Result<Client> {
         let url = self
             .0
             .as_deref()
             .filter(|u| !u.trim().is_empty())
             .ok_or_else(|| anyhow!("no database given: pass --database-url or set DATABASE_URL"))?;
-        let (client, connection) = tokio_postgres::connect(url, NoTls)
-            .await
-            .context("could not connect to the database")?;
-        tokio::spawn(async move {
-            // A failure surfaces as an error on the next statement.
-            let _ = connection.await;
-        });
-        Ok(client)
+        let env = |name| std::env::var(name).ok();
+        let tls = tls::settings(url, env("PGSSLMODE").as_deref(), env("PGSSLROOTCERT").as_deref())?;
+        let mut config: Config = tls
+            .conninfo
+            .parse()
+            .context("the database URL is not a valid PostgreSQL connection string")?;
+        config.ssl_mode(tls.mode.postgres());
+        let connected = match tls::client_config(&tls)? {
+            None => config.connect(NoTls).await.map(|(client, connection)| {
+                drive(connection);
+                client
+            }),
+            Some(rustls) => config
+                .connect(MakeRustlsConnect::new(rustls))
+                .await
+                .map(|(client, connection)| {
+                    drive(connection);
+                    client
+                }),
+        };
+        connected.map_err(|e| {
+            // pg_hba.conf said no to a plain connection ("…, no encryption"): say what to do.
+            let hint = if tls.mode == SslMode::Disable
+                && e.as_db_error().is_some_and(|db| db.message().contains("no encryption"))
+            {
+                "; the server accepts only encrypted connections: use sslmode=require or stronger".to_owned()
+            } else {
+                tls::advice(&e).map(|a| format!("; {a}")).unwrap_or_default()
+            };
+            anyhow::Error::new(e).context(format!(
+                "could not connect to the database (sslmode={}){hint}",
+                tls.mode
+            ))
+        })
     }
+}
+
+/// Runs a connection until it closes. A failure surfaces as an error on the next statement.
+fn drive<F>(connection: F)
+where
+    F: std::future::Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
 }
 
 pub(super) fn now_ms() -> anyhow::Result<i64> {

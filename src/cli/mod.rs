@@ -29,6 +29,7 @@ mod project;
 mod secrets;
 mod team;
 mod tenant;
+mod tls;
 
 use std::process::ExitCode;
 
