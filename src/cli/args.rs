@@ -11,7 +11,8 @@ use super::{bucket, demo, key, keygen, migrate, org, project, team, tenant};
 #[derive(Parser)]
 #[command(name = "carcosa-edge", version)]
 pub(super) struct Cli {
-    /// PostgreSQL connection URL, e.g. postgres://user:password@127.0.0.1:5432/carcosa
+    /// PostgreSQL connection URL, e.g. postgres://user@db.example.com:5432/carcosa?sslmode=verify-full&sslrootcert=ca.pem.
+    /// Better in DATABASE_URL than as a flag; a password can also come from PGPASSWORD
     #[arg(
         long,
         env = "DATABASE_URL",

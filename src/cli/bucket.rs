@@ -1,6 +1,6 @@
 //! `bucket`: storage buckets, their encrypted credentials, and their sharing between teams.
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -139,9 +139,7 @@ pub(super) struct Sealed {
 /// Encrypts the credentials and checks that the edge can sign for the bucket as it will be
 /// stored: endpoint, name and region usable, credentials opening with the same key.
 pub(super) fn seal(vault: &VaultKey, new: &NewBucketArgs<'_>, credentials: &CredentialArgs) -> anyhow::Result<Sealed> {
-    if credentials.access_key_id.is_empty() || credentials.secret_access_key.is_empty() {
-        bail!("the bucket's access key id and secret access key must not be empty");
-    }
+    let credentials = credentials.read()?;
     let sealed = Sealed {
         access_key: vault.encrypt(&credentials.access_key_id, random()?),
         secret_key: vault.encrypt(&credentials.secret_access_key, random()?),

@@ -31,6 +31,12 @@ impl Db {
             .parse()
             .context("the database URL is not a valid PostgreSQL connection string")?;
         config.ssl_mode(tls.mode.postgres());
+        // As libpq: a URL without a password takes PGPASSWORD, which keeps it off the command line.
+        if config.get_password().is_none() {
+            if let Some(password) = std::env::var_os("PGPASSWORD") {
+                config.password(password.as_encoded_bytes());
+            }
+        }
         let connected = match tls::client_config(&tls)? {
             None => config.connect(NoTls).await.map(|(client, connection)| {
                 drive(connection);

@@ -5,8 +5,11 @@
 //! object. Errors go to stderr (as JSON with `--json`) and the exit status is 1; usage errors
 //! exit with 2.
 //!
-//! Secrets: bucket credentials come from flags or, better, the environment and are stored only
-//! encrypted with `CREDENTIALS_ENCRYPTION_KEY`, which is read only from the environment. A new
+//! Secrets: none is required as a flag. Bucket credentials come from the environment or standard
+//! input (flags still work, but show in the process list) and are stored only encrypted with
+//! `CREDENTIALS_ENCRYPTION_KEY`, which is read only from the environment; the database URL comes
+//! from `DATABASE_URL` and its password may come from `PGPASSWORD`. Connections use TLS as the
+//! URL's `sslmode` says ([`tls`]). A new
 //! API key is printed once and only its SHA-256 is stored. Nothing prints a key hash, a decrypted
 //! credential or the database URL; database errors are reported without the server's `DETAIL`,
 //! which can echo row values.
