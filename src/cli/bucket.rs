@@ -28,6 +28,21 @@ pub(super) enum BucketCommand {
         #[arg(long, value_enum, ignore_case = true)]
         level: ShareLevel,
     },
+    /// List the buckets a team owns, or every bucket (never their credentials)
+    List {
+        /// Only the buckets this team owns
+        #[arg(long, value_name = "TEAM_ID")]
+        team: Option<String>,
+    },
+    /// List the shares of a bucket, or with a team, or every share
+    Shares {
+        /// Only this bucket's shares
+        #[arg(long, value_name = "BUCKET_ID")]
+        bucket: Option<String>,
+        /// Only the shares with this team
+        #[arg(long, value_name = "TEAM_ID")]
+        team: Option<String>,
+    },
     /// Stop sharing a bucket with a team
     Unshare {
         /// Bucket id
@@ -69,6 +84,8 @@ impl BucketCommand {
             Self::Create(args) => create(db, &args).await,
             Self::Share { bucket, team, level } => share(db, &bucket, &team, level).await,
             Self::Unshare { bucket, team } => unshare(db, &bucket, &team).await,
+            Self::List { team } => list(db, team.as_deref()).await,
+            Self::Shares { bucket, team } => shares(db, bucket.as_deref(), team.as_deref()).await,
         }
     }
 }
@@ -128,6 +145,38 @@ async fn unshare(db: &Db, bucket_id: &str, team_id: &str) -> anyhow::Result<Outp
         text,
         &json!({ "bucketId": bucket_id, "teamId": team_id, "removed": removed }),
     )
+}
+
+async fn list(db: &Db, team_id: Option<&str>) -> anyhow::Result<Output> {
+    let client = db.connect().await?;
+    let buckets = provision::list_buckets(&client, team_id).await?;
+    let mut text = format!("{} bucket(s)\n", buckets.len());
+    for b in &buckets {
+        text.push_str(&format!(
+            "{}  {} {}{}  \"{}\"  team {}  {}\n",
+            b.id,
+            b.provider,
+            b.bucket_name,
+            b.endpoint.as_deref().map(|e| format!(" at {e}")).unwrap_or_default(),
+            b.name.escape_debug(),
+            b.owner_team_id,
+            b.status
+        ));
+    }
+    Output::new(text, &json!({ "buckets": buckets }))
+}
+
+async fn shares(db: &Db, bucket_id: Option<&str>, team_id: Option<&str>) -> anyhow::Result<Output> {
+    let client = db.connect().await?;
+    let shares = provision::list_shares(&client, bucket_id, team_id).await?;
+    let mut text = format!("{} share(s)\n", shares.len());
+    for a in &shares {
+        text.push_str(&format!(
+            "bucket {} with team {}: {}\n",
+            a.bucket_id, a.team_id, a.access_level
+        ));
+    }
+    Output::new(text, &json!({ "shares": shares }))
 }
 
 /// Bucket credentials, encrypted.

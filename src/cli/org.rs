@@ -24,6 +24,8 @@ pub(super) enum OrgCommand {
         #[arg(long, value_name = "EMAIL", default_value = DEFAULT_OWNER_EMAIL)]
         owner_email: String,
     },
+    /// List every organization
+    List,
 }
 
 impl OrgCommand {
@@ -34,6 +36,7 @@ impl OrgCommand {
                 slug,
                 owner_email,
             } => create(db, &name, &slug, &owner_email).await,
+            Self::List => list(db).await,
         }
     }
 }
@@ -63,4 +66,20 @@ async fn create(db: &Db, name: &str, slug: &str, owner_email: &str) -> anyhow::R
         if owner.created { ", new user" } else { "" }
     );
     Output::new(text, &json!({ "organization": org, "owner": owner }))
+}
+
+async fn list(db: &Db) -> anyhow::Result<Output> {
+    let client = db.connect().await?;
+    let orgs = provision::list_orgs(&client).await?;
+    let mut text = format!("{} organization(s)\n", orgs.len());
+    for o in &orgs {
+        text.push_str(&format!(
+            "{}  {}  \"{}\"  owner {}\n",
+            o.id,
+            o.slug,
+            o.name.escape_debug(),
+            o.owner_id
+        ));
+    }
+    Output::new(text, &json!({ "organizations": orgs }))
 }

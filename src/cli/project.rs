@@ -31,6 +31,12 @@ pub(super) enum ProjectCommand {
         #[arg(long, value_name = "EMAIL")]
         owner_email: Option<String>,
     },
+    /// List the projects of a team, or every project
+    List {
+        /// Only this team's projects
+        #[arg(long, value_name = "TEAM_ID")]
+        team: Option<String>,
+    },
 }
 
 impl ProjectCommand {
@@ -53,6 +59,7 @@ impl ProjectCommand {
                 };
                 create(db, &new, owner_email.as_deref()).await
             }
+            Self::List { team } => list(db, team.as_deref()).await,
         }
     }
 }
@@ -95,4 +102,22 @@ async fn create(db: &Db, args: &ProjectArgs<'_>, owner_email: Option<&str>) -> a
         project.id
     );
     Output::new(text, &json!({ "project": project }))
+}
+
+async fn list(db: &Db, team_id: Option<&str>) -> anyhow::Result<Output> {
+    let client = db.connect().await?;
+    let projects = provision::list_projects(&client, team_id).await?;
+    let mut text = format!("{} project(s)\n", projects.len());
+    for p in &projects {
+        text.push_str(&format!(
+            "{}  {}{}  \"{}\"  team {}  bucket {}\n",
+            p.id,
+            p.slug,
+            if p.multi_tenant { " (multi-tenant)" } else { "" },
+            p.name.escape_debug(),
+            p.team_id.as_deref().unwrap_or("-"),
+            p.bucket_id
+        ));
+    }
+    Output::new(text, &json!({ "projects": projects }))
 }

@@ -22,6 +22,12 @@ pub(super) enum TenantCommand {
         #[arg(long, value_name = "JSON")]
         metadata: Option<String>,
     },
+    /// List the tenants of a project
+    List {
+        /// Project id
+        #[arg(long, value_name = "PROJECT_ID")]
+        project: String,
+    },
 }
 
 impl TenantCommand {
@@ -32,6 +38,7 @@ impl TenantCommand {
                 slug,
                 metadata,
             } => create(db, &project, &slug, metadata.as_deref()).await,
+            Self::List { project } => list(db, &project).await,
         }
     }
 }
@@ -49,4 +56,14 @@ async fn create(db: &Db, project_id: &str, slug: &str, metadata: Option<&str>) -
         tenant.slug, tenant.id, tenant.project_id
     );
     Output::new(text, &json!({ "tenant": tenant }))
+}
+
+async fn list(db: &Db, project_id: &str) -> anyhow::Result<Output> {
+    let client = db.connect().await?;
+    let tenants = provision::list_tenants(&client, project_id).await?;
+    let mut text = format!("{} tenant(s) of project {project_id}\n", tenants.len());
+    for t in &tenants {
+        text.push_str(&format!("{}  {}\n", t.id, t.slug));
+    }
+    Output::new(text, &json!({ "projectId": project_id, "tenants": tenants }))
 }

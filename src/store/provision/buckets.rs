@@ -214,6 +214,23 @@ pub async fn get_bucket(client: &impl GenericClient, id: &str) -> Result<Option<
     Ok(rows.first().map(bucket).transpose()?)
 }
 
+/// The buckets one team owns, or every bucket, oldest first; never their credentials.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for a malformed id; [`ProvisionError::Store`] when the database fails.
+pub async fn list_buckets(client: &impl GenericClient, team_id: Option<&str>) -> Result<Vec<Bucket>, ProvisionError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        r#" FROM "Bucket" b WHERE $1::text IS NULL OR b."ownerTeamId" = $1 ORDER BY b."createdAt", b.id"#
+    );
+    if let Some(id) = team_id {
+        check_id("team", id)?;
+    }
+    let rows = client.query_typed(SQL, &[(&team_id, Type::TEXT)]).await?;
+    Ok(rows.iter().map(bucket).collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

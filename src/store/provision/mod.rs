@@ -32,12 +32,14 @@ use tokio_postgres::GenericClient;
 use tokio_postgres::Row;
 
 pub use self::api_keys::{create_api_key, list_api_keys, revoke_api_key, ApiKeyRecord, NewApiKey, Revocation};
-pub use self::buckets::{create_bucket, get_bucket, upsert_bucket, Bucket, NewBucket};
-pub use self::orgs::{create_org, get_org, get_org_by_slug, Organization};
-pub use self::projects::{create_project, get_project, get_project_by_slug, set_project_bucket, NewProject, Project};
-pub use self::shares::{share_bucket, unshare_bucket, Share};
-pub use self::teams::{create_team, get_team, get_team_by_slug, Team};
-pub use self::tenants::{create_tenant, Tenant};
+pub use self::buckets::{create_bucket, get_bucket, list_buckets, upsert_bucket, Bucket, NewBucket};
+pub use self::orgs::{create_org, get_org, get_org_by_slug, list_orgs, Organization};
+pub use self::projects::{
+    create_project, get_project, get_project_by_slug, list_projects, set_project_bucket, NewProject, Project,
+};
+pub use self::shares::{list_shares, share_bucket, unshare_bucket, Share};
+pub use self::teams::{create_team, get_team, get_team_by_slug, list_teams, Team};
+pub use self::tenants::{create_tenant, list_tenants, Tenant};
 pub use self::users::{ensure_user, User};
 use super::StoreError;
 use crate::ids::{looks_like_id, new_id, ID_RANDOM_BYTES};

@@ -107,3 +107,17 @@ pub async fn get_org_by_slug(client: &impl GenericClient, slug: &str) -> Result<
     let rows = client.query_typed(SQL, &[(&slug, Type::TEXT)]).await?;
     Ok(rows.first().map(organization).transpose()?)
 }
+
+/// Every organisation, oldest first.
+///
+/// # Errors
+/// [`ProvisionError::Store`] when the database fails.
+pub async fn list_orgs(client: &impl GenericClient) -> Result<Vec<Organization>, ProvisionError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        r#" FROM "Organization" o ORDER BY o."createdAt", o.id"#
+    );
+    let rows = client.query_typed(SQL, &[]).await?;
+    Ok(rows.iter().map(organization).collect::<Result<_, _>>()?)
+}

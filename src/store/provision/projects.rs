@@ -224,3 +224,20 @@ pub async fn set_project_bucket(
         "the team of project '{project_id}' may not write to bucket '{bucket_id}'"
     )))
 }
+
+/// The projects of one team, or every project, oldest first.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for a malformed id; [`ProvisionError::Store`] when the database fails.
+pub async fn list_projects(client: &impl GenericClient, team_id: Option<&str>) -> Result<Vec<Project>, ProvisionError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        r#" FROM "Project" p WHERE $1::text IS NULL OR p."teamId" = $1 ORDER BY p."createdAt", p.id"#
+    );
+    if let Some(id) = team_id {
+        check_id("team", id)?;
+    }
+    let rows = client.query_typed(SQL, &[(&team_id, Type::TEXT)]).await?;
+    Ok(rows.iter().map(project).collect::<Result<_, _>>()?)
+}

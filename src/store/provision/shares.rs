@@ -112,3 +112,31 @@ pub async fn unshare_bucket(
         .await?;
     Ok(!rows.is_empty())
 }
+
+/// Shares, of one bucket and/or with one team (every share when neither is given), oldest first.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for malformed ids; [`ProvisionError::Store`] when the database fails.
+pub async fn list_shares(
+    client: &impl GenericClient,
+    bucket_id: Option<&str>,
+    team_id: Option<&str>,
+) -> Result<Vec<Share>, ProvisionError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        r#" FROM "BucketTeamAccess" a
+           WHERE ($1::text IS NULL OR a."bucketId" = $1) AND ($2::text IS NULL OR a."teamId" = $2)
+           ORDER BY a."createdAt", a.id"#
+    );
+    if let Some(id) = bucket_id {
+        check_id("bucket", id)?;
+    }
+    if let Some(id) = team_id {
+        check_id("team", id)?;
+    }
+    let rows = client
+        .query_typed(SQL, &[(&bucket_id, Type::TEXT), (&team_id, Type::TEXT)])
+        .await?;
+    Ok(rows.iter().map(share).collect::<Result<_, _>>()?)
+}

@@ -125,3 +125,19 @@ pub async fn get_team_by_slug(
         .await?;
     Ok(rows.first().map(team).transpose()?)
 }
+
+/// The teams of one organisation, or of all, oldest first.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for a malformed id; [`ProvisionError::Store`] when the database fails.
+pub async fn list_teams(client: &impl GenericClient, org_id: Option<&str>) -> Result<Vec<Team>, ProvisionError> {
+    const SQL: &str = concat!(
+        select!(r#""Team""#),
+        r#"WHERE $1::text IS NULL OR t."organizationId" = $1 ORDER BY t."createdAt", t.id"#
+    );
+    if let Some(id) = org_id {
+        check_id("organization", id)?;
+    }
+    let rows = client.query_typed(SQL, &[(&org_id, Type::TEXT)]).await?;
+    Ok(rows.iter().map(team).collect::<Result<_, _>>()?)
+}

@@ -88,3 +88,18 @@ pub async fn create_tenant(
         )),
     })
 }
+
+/// The tenants of a project, oldest first.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for a malformed id; [`ProvisionError::Store`] when the database fails.
+pub async fn list_tenants(client: &impl GenericClient, project_id: &str) -> Result<Vec<Tenant>, ProvisionError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        r#" FROM "Tenant" tn WHERE tn."projectId" = $1 ORDER BY tn."createdAt", tn.id"#
+    );
+    check_id("project", project_id)?;
+    let rows = client.query_typed(SQL, &[(&project_id, Type::TEXT)]).await?;
+    Ok(rows.iter().map(tenant).collect::<Result<_, _>>()?)
+}
