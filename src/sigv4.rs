@@ -1135,6 +1135,39 @@ impl<'a> CreateBucket<'a> {
         request.presign(key, at, expires)
     }
 }
+/// Presigned `HeadBucket`: `HEAD` on the bucket URL; 200 when the bucket exists and the
+/// credentials may use it.
+#[derive(Debug, Clone)]
+pub struct HeadBucket<'a> {
+    bucket: &'a Bucket,
+    credentials: &'a Credentials,
+}
+
+impl<'a> HeadBucket<'a> {
+    /// A check of `bucket`, signed for `credentials`.
+    #[must_use]
+    pub const fn new(bucket: &'a Bucket, credentials: &'a Credentials) -> Self {
+        Self { bucket, credentials }
+    }
+
+    /// Signs the request.
+    ///
+    /// # Errors
+    ///
+    /// [`PresignError::KeyScopeMismatch`].
+    pub fn presign(&self, key: &SigningKey, at: SigningTime, expires: Expiry) -> Result<Presigned, PresignError> {
+        let request = Request {
+            method: Method::HEAD,
+            bucket: self.bucket,
+            credentials: self.credentials,
+            object_key: "",
+            subresource: &[],
+            extras: &Extras::default(),
+        };
+        request.presign(key, at, expires)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1543,6 +1576,17 @@ mod tests {
         assert_eq!(path(&head), "http://127.0.0.1:9000/uploads/k");
         assert_eq!(path(&delete), "http://127.0.0.1:9000/uploads/k");
         assert_ne!(delete.url, head.url, "the method is part of the signature");
+    }
+
+    #[test]
+    fn head_bucket_signs_head_on_the_bucket_url() {
+        let (bucket, creds) = (bucket(Path), creds());
+        let key = SigningKey::derive(&creds, at(0), "us-east-1");
+        let head = HeadBucket::new(&bucket, &creds).presign(&key, at(0), day()).unwrap();
+        let create = CreateBucket::new(&bucket, &creds).presign(&key, at(0), day()).unwrap();
+        assert_eq!(head.method, Method::HEAD);
+        assert_eq!(head.url.split_once('?').unwrap().0, "http://127.0.0.1:9000/uploads/");
+        assert_ne!(head.url, create.url, "the method is part of the signature");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 use super::db::Db;
 use super::output::Output;
-use super::{bucket, demo, key, keygen, migrate, org, project, team, tenant};
+use super::{bucket, demo, doctor, key, keygen, migrate, org, project, team, tenant};
 
 /// Operator tool for carcosa-edge: database migrations and provisioning of organizations, teams,
 /// buckets, projects, tenants and API keys.
@@ -60,6 +60,9 @@ enum Command {
     /// endpoint, region and credentials are updated if it exists) and the single-tenant project
     /// `demo`, and creates an API key with the STANDARD permissions.
     Demo(demo::DemoArgs),
+    /// Check a deployment: connection, migrations, schema, every bucket's credentials and a signed
+    /// HEAD of each bucket. Exits with status 1 when something is wrong, saying what
+    Doctor(doctor::DoctorArgs),
 }
 
 impl Cli {
@@ -75,6 +78,7 @@ impl Cli {
             Command::Key(c) => c.run(&db).await,
             Command::Keygen => keygen::run(),
             Command::Demo(args) => args.run(&db).await,
+            Command::Doctor(args) => args.run(&db).await,
         }
     }
 }

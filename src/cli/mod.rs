@@ -23,6 +23,7 @@ mod args;
 mod bucket;
 mod db;
 mod demo;
+mod doctor;
 mod key;
 mod keygen;
 mod migrate;

@@ -12,6 +12,8 @@ use crate::timestamp::rfc3339;
 pub(super) struct Output {
     json: Value,
     text: String,
+    /// Printed like a success, but the exit status is 1 (`doctor` found something wrong).
+    failed: bool,
 }
 
 impl Output {
@@ -20,7 +22,14 @@ impl Output {
         Ok(Self {
             json: serde_json::to_value(json)?,
             text: text.into(),
+            failed: false,
         })
+    }
+
+    /// The same result, exiting with status 1 when `failed`.
+    pub(super) const fn failing(mut self, failed: bool) -> Self {
+        self.failed = failed;
+        self
     }
 }
 
@@ -34,7 +43,7 @@ pub(super) fn print(result: anyhow::Result<Output>, json: bool) -> ExitCode {
             } else {
                 writeln!(stdout, "{}", out.text.trim_end())
             };
-            if written.and_then(|()| stdout.flush()).is_err() {
+            if written.and_then(|()| stdout.flush()).is_err() || out.failed {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

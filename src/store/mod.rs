@@ -14,6 +14,8 @@ macro_rules! ts {
     };
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod doctor;
 pub mod migrate;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod provision;

@@ -19,6 +19,7 @@ macro_rules! scenarios {
 }
 
 mod cli;
+mod cli_doctor;
 mod cli_list;
 mod cli_secrets;
 mod cli_tls;
