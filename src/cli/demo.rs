@@ -52,7 +52,6 @@ struct Got<T> {
 }
 
 impl DemoArgs {
-    #[allow(clippy::too_many_lines)] // One linear script; splitting it would only move the names around.
     pub(super) async fn run(self, db: &Db) -> anyhow::Result<Output> {
         let args = self;
         let vault = vault_key()?;

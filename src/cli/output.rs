@@ -111,7 +111,7 @@ pub(super) mod time {
     }
 
     /// An optional time.
-    #[allow(clippy::ref_option)] // serde hands `serialize_with` a reference to the field.
+    // `&Option`: serde hands `serialize_with` a reference to the field.
     pub(in crate::cli) fn optional<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
         match ms {
             Some(ms) => s.serialize_str(&rfc3339(*ms)),
