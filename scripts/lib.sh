@@ -17,6 +17,7 @@
 #   pg_data_dir DIR               where the cluster for DIR keeps its data and socket
 #   pg_url PORT [DB]              the password URL for a cluster started by pg_start
 #   pg_createdb URL NAME          create database NAME if missing; prints its URL
+#   pg_start_tls DIR PORT         as pg_start, but TLS-only (hostssl) with a generated CA in DIR/tls
 #   s3_start DIR PORT ACCESS SECRET   s3s-fs on 127.0.0.1:PORT storing buckets under DIR/data
 #   s3_stop DIR
 #   dev_secrets                   exports CREDENTIALS_ENCRYPTION_KEY and UPLOAD_TOKEN_SECRET
@@ -342,6 +343,51 @@ pg_createdb() {
             { fail "could not create database $name"; return 1; }
     fi
     printf '%s/%s\n' "${url%/*}" "$name"
+}
+
+# A cluster that accepts only TLS connections over TCP (hostssl), with a certificate for
+# `localhost` signed by a CA generated here: DIR/tls/ca.crt (trust it), DIR/tls/wrong-ca.crt (a
+# CA that signed nothing). For testing the command line's sslmode handling. Prints the URL.
+pg_start_tls() {
+    local dir port bin data tls
+    [[ $# -eq 2 ]] || { fail "usage: pg_start_tls DIR PORT"; return 1; }
+    port="$2"
+    pg_start "$1" "$port" >/dev/null || return 1
+    dir="$(_abspath "$1")" || return 1
+    bin="$(pg_bindir)" || return 1
+    data="$dir/data"
+    tls="$dir/tls"
+    if [[ ! -f "$tls/server.crt" ]]; then
+        command -v openssl >/dev/null || { fail "pg_start_tls needs openssl"; return 1; }
+        mkdir -p "$tls"
+        local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+        {
+            openssl req -x509 "${ec[@]}" -keyout "$tls/ca.key" -out "$tls/ca.crt" -days 30 \
+                -subj "/CN=carcosa-edge test CA" &&
+            openssl req -x509 "${ec[@]}" -keyout "$tls/wrong-ca.key" -out "$tls/wrong-ca.crt" -days 30 \
+                -subj "/CN=carcosa-edge unrelated CA" &&
+            openssl req "${ec[@]}" -keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=localhost" &&
+            printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$tls/server.ext" &&
+            openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+                -CAcreateserial -days 30 -extfile "$tls/server.ext" -out "$tls/server.crt"
+        } >"$tls/openssl.log" 2>&1 || { fail "could not generate test certificates" "$tls/openssl.log"; return 1; }
+    fi
+    # The server reads its key as its own user and refuses a key others may read.
+    install -m 600 "$tls/server.crt" "$data/server.crt" && install -m 600 "$tls/server.key" "$data/server.key" &&
+        printf '%s\n' "local all all trust" \
+            "hostssl all all 127.0.0.1/32 scram-sha-256" "hostssl all all ::1/128 scram-sha-256" >"$data/pg_hba.conf" ||
+        return 1
+    [[ $EUID -eq 0 ]] && chown postgres: "$data/server.crt" "$data/server.key" "$data/pg_hba.conf"
+    "$bin/psql" -h "$dir" -p "$port" -U postgres -XqA -v ON_ERROR_STOP=1 \
+        -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" >/dev/null ||
+        { fail "could not turn on TLS in $dir" "$dir/postgres.log"; return 1; }
+    for _ in $(seq 1 20); do
+        [[ "$("$bin/psql" -h "$dir" -p "$port" -U postgres -XtAq -c 'SHOW ssl')" == on ]] && break
+        sleep 0.25
+    done
+    say "PostgreSQL with TLS only: $(pg_url "$port") (CA: $tls/ca.crt)"
+    pg_url "$port"
+    printf '\n'
 }
 
 # --- S3 (s3s-fs) ------------------------------------------------------------------------------

@@ -20,6 +20,10 @@ macro_rules! scenarios {
 
 mod bad_input;
 mod cli;
+mod cli_doctor;
+mod cli_list;
+mod cli_secrets;
+mod cli_tls;
 mod companion;
 mod flows;
 mod handshake;
