@@ -18,6 +18,7 @@ mod native {
     use carcosa_edge::apikey::ApiKey;
     use carcosa_edge::object_key::{Prefix, SafeFileName};
     use carcosa_edge::permission::{PermissionGroup, PermissionSet};
+    use carcosa_edge::provider::Provider;
     use carcosa_edge::scope::{self, BucketRow, Operation, ScopeRow, TeamRow};
     use carcosa_edge::sigv4::{
         Bucket, Credentials, Expiry, GetObject, Presign, PutObject, SigningKey, SigningKeyCache, SigningTime, UrlStyle,
@@ -78,7 +79,7 @@ mod native {
             }),
             bucket: BucketRow {
                 id: "cbkt0000000000000000000001".into(),
-                provider: "s3".into(),
+                provider: Provider::S3,
                 bucket_name: "carcosa-uploads".into(),
                 region: Some("us-east-1".into()),
                 endpoint: None,

@@ -31,6 +31,7 @@ pub mod ids;
 pub mod object_key;
 pub mod permission;
 pub mod pg_handshake;
+pub mod provider;
 pub mod runtime;
 pub mod s3_xml;
 pub mod scope;

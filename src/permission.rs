@@ -27,6 +27,22 @@ pub enum PermissionError {
     /// Not one of `READ_ONLY`, `STANDARD`, `FULL`, `ADMIN`.
     #[error("unknown permission group `{0}`: expected READ_ONLY, STANDARD, FULL or ADMIN")]
     UnknownGroup(String),
+    /// A grant [`is_valid_grant`] refuses, for a new key.
+    #[error(
+        "invalid permission '{}': expected a permission such as files:read or uploads:create, \
+         <resource>:<read|write|delete|create|manage|*>, or *",
+        .0.escape_debug()
+    )]
+    InvalidGrant(String),
+    /// A new key with no grants.
+    #[error("an API key needs at least one permission")]
+    NoGrants,
+    /// A new key with more than [`MAX_GRANTS`] grants.
+    #[error("an API key may hold at most {MAX_GRANTS} permissions")]
+    TooManyGrants,
+    /// `*` with other grants.
+    #[error("'*' grants every permission and must be given alone")]
+    WildcardNotAlone,
 }
 
 /// One permission an API key can hold.
@@ -253,16 +269,76 @@ fn is_resource_action(s: &str) -> bool {
         && matches!(action, "read" | "write" | "delete" | "create" | "manage" | "*")
 }
 
+/// Most grants one key may hold (the upstream API's limit).
+pub const MAX_GRANTS: usize = 50;
+
+/// The grants of a new API key: 1–[`MAX_GRANTS`] distinct strings, each accepted by
+/// [`is_valid_grant`], and `*` only on its own. What a key is created with; [`PermissionSet`] is
+/// what a stored key is read as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grants(Vec<String>);
+
+impl Grants {
+    /// Checks explicit grants, dropping repeats (the first occurrence keeps its place).
+    ///
+    /// # Errors
+    /// [`PermissionError::InvalidGrant`] naming the first bad grant, or the variant saying what
+    /// else is wrong.
+    pub fn new<I, S>(grants: I) -> Result<Self, PermissionError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut out: Vec<String> = Vec::new();
+        for grant in grants {
+            let grant = grant.into();
+            if !is_valid_grant(&grant) {
+                return Err(PermissionError::InvalidGrant(grant));
+            }
+            if !out.contains(&grant) {
+                out.push(grant);
+            }
+        }
+        if out.is_empty() {
+            return Err(PermissionError::NoGrants);
+        }
+        if out.len() > MAX_GRANTS {
+            return Err(PermissionError::TooManyGrants);
+        }
+        if out.len() > 1 && out.iter().any(|g| g == "*") {
+            return Err(PermissionError::WildcardNotAlone);
+        }
+        Ok(Self(out))
+    }
+
+    /// The grants of a permission group.
+    #[must_use]
+    pub fn group(group: PermissionGroup) -> Self {
+        Self(group.grants().iter().map(|&g| g.to_owned()).collect())
+    }
+
+    /// The grant strings.
+    #[must_use]
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
 /// Named bundles of grants offered when a key is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 pub enum PermissionGroup {
     /// The five `:read` permissions.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "READ_ONLY"))]
     ReadOnly,
     /// Reads plus everything needed to upload and request transforms.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "STANDARD"))]
     Standard,
     /// Everything except key and rate-limit management.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "FULL"))]
     Full,
     /// `*`.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "ADMIN"))]
     Admin,
 }
 
@@ -487,6 +563,36 @@ mod tests {
         for (s, expected) in cases {
             assert_eq!(is_valid_grant(s), expected, "{s:?}");
         }
+    }
+
+    #[test]
+    fn grants_are_checked() {
+        let g = Grants::new(["files:read", "uploads:*", "files:read"]).unwrap();
+        assert_eq!(g.as_slice(), ["files:read", "uploads:*"]);
+        assert_eq!(Grants::new(["*"]).unwrap().as_slice(), ["*"]);
+
+        let msg = |r: Result<Grants, PermissionError>| r.unwrap_err().to_string();
+        assert!(msg(Grants::new(["files:read", "nope"])).starts_with("invalid permission 'nope'"));
+        assert!(msg(Grants::new(["FILES:READ"])).starts_with("invalid permission"));
+        assert!(msg(Grants::new(["transforms:execute"])).starts_with("invalid permission"));
+        assert_eq!(
+            msg(Grants::new(Vec::<String>::new())),
+            "an API key needs at least one permission"
+        );
+        assert_eq!(
+            msg(Grants::new(["*", "files:read"])),
+            "'*' grants every permission and must be given alone"
+        );
+        let many: Vec<String> = (0..51).map(|i| format!("r{}:read", "x".repeat(i))).collect();
+        assert!(msg(Grants::new(many)).contains("at most 50"));
+    }
+
+    #[test]
+    fn groups_become_grants() {
+        assert_eq!(Grants::group(PermissionGroup::Admin).as_slice(), ["*"]);
+        let standard = Grants::group(PermissionGroup::Standard);
+        assert_eq!(standard.as_slice().len(), 9);
+        assert!(Grants::new(standard.as_slice().to_vec()).is_ok());
     }
 
     #[test]

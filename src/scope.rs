@@ -6,14 +6,15 @@
 
 use crate::object_key::{KeyError, Prefix};
 use crate::permission::{Permission, PermissionSet};
+use crate::provider::Provider;
 
 /// A storage bucket as stored in `"Bucket"`, credentials still encrypted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BucketRow {
     /// `"Bucket"."id"`.
     pub id: String,
-    /// `s3` or `r2` (anything else is treated as S3-compatible).
-    pub provider: String,
+    /// The provider (any stored value but `r2` means S3-compatible).
+    pub provider: Provider,
     /// The bucket's name at the provider.
     pub bucket_name: String,
     /// The region, if set.
@@ -62,8 +63,9 @@ pub struct ScopeRow {
     pub team: Option<TeamRow>,
     /// The bucket the request works on (the project's, or the upload's for completions).
     pub bucket: BucketRow,
-    /// The project team's share of the bucket, when the team does not own it.
-    pub share_level: Option<String>,
+    /// The project team's share of the bucket, when the team does not own it and the stored
+    /// level is one this service knows.
+    pub share_level: Option<ShareLevel>,
     /// The tenant the request named, when it exists in this project.
     pub tenant: Option<TenantRow>,
 }
@@ -86,6 +88,76 @@ pub struct TenantRow {
     pub id: String,
     /// `"Tenant"."slug"`.
     pub slug: String,
+}
+
+/// How much of a bucket a team it is shared with may use (`"BucketTeamAccess"."accessLevel"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum, serde::Serialize))]
+#[cfg_attr(not(target_arch = "wasm32"), serde(rename_all = "SCREAMING_SNAKE_CASE"))]
+pub enum ShareLevel {
+    /// `READ_ONLY`: downloads only.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "READ_ONLY"))]
+    ReadOnly,
+    /// `READ_WRITE`: uploads and downloads; the team may create projects on the bucket.
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "READ_WRITE"))]
+    ReadWrite,
+    /// `ADMIN`: as `READ_WRITE` (the upstream dashboard also lets it manage the share).
+    #[cfg_attr(not(target_arch = "wasm32"), value(name = "ADMIN"))]
+    Admin,
+}
+
+/// An access level that is not `READ_ONLY`, `READ_WRITE` or `ADMIN`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown access level '{}': expected READ_ONLY, READ_WRITE or ADMIN", .0.escape_debug())]
+pub struct UnknownShareLevel(pub String);
+
+impl ShareLevel {
+    /// Every level.
+    pub const ALL: [Self; 3] = [Self::ReadOnly, Self::ReadWrite, Self::Admin];
+
+    /// The stored value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadOnly => "READ_ONLY",
+            Self::ReadWrite => "READ_WRITE",
+            Self::Admin => "ADMIN",
+        }
+    }
+
+    /// The level a stored value means, exactly as spelled; `None` for anything else (the column
+    /// is free text upstream, and an unknown level grants nothing).
+    #[must_use]
+    pub fn from_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+
+    /// The bucket access the level gives.
+    #[must_use]
+    pub const fn access(self) -> Access {
+        match self {
+            Self::ReadOnly => Access::Read,
+            Self::ReadWrite | Self::Admin => Access::ReadWrite,
+        }
+    }
+}
+
+impl std::fmt::Display for ShareLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ShareLevel {
+    type Err = UnknownShareLevel;
+
+    /// Any ASCII case, for input an operator typed.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownShareLevel(s.to_owned()))
+    }
 }
 
 /// What a request wants to do.
@@ -190,12 +262,7 @@ pub fn bucket_access(row: &ScopeRow) -> Access {
     if team.id == row.bucket.owner_team_id {
         return Access::ReadWrite;
     }
-    match row.share_level.as_deref() {
-        Some("READ_WRITE" | "ADMIN") => Access::ReadWrite,
-        Some("READ_ONLY") => Access::Read,
-        // Unknown levels grant nothing: the column is free text upstream.
-        _ => Access::None,
-    }
+    row.share_level.map_or(Access::None, ShareLevel::access)
 }
 
 /// Decides whether `row`'s key may perform `op`, naming `tenant` (a slug) or not, at `now_ms`.
@@ -271,7 +338,7 @@ pub(crate) mod tests {
             }),
             bucket: BucketRow {
                 id: "b1".into(),
-                provider: "s3".into(),
+                provider: Provider::S3,
                 bucket_name: "uploads".into(),
                 region: None,
                 endpoint: None,
@@ -287,7 +354,7 @@ pub(crate) mod tests {
     fn shared(level: Option<&str>) -> ScopeRow {
         let mut r = row();
         r.bucket.owner_team_id = "other-team".into();
-        r.share_level = level.map(str::to_owned);
+        r.share_level = level.and_then(ShareLevel::from_stored);
         r
     }
 

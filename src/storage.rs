@@ -1,6 +1,7 @@
 //! Storage: turns a stored bucket into something the signer can sign for, decrypting its
 //! credentials and choosing its URL style.
 
+use crate::provider::Provider;
 use crate::scope::BucketRow;
 use crate::sigv4::{Bucket, BucketError, Credentials, UrlStyle};
 use crate::vault::{VaultError, VaultKey};
@@ -58,7 +59,7 @@ pub fn signable(row: &BucketRow, vault: &VaultKey) -> Result<Signable, StorageEr
         bucket_id: row.id.clone(),
         source,
     };
-    let is_r2 = row.provider.eq_ignore_ascii_case("r2");
+    let is_r2 = row.provider == Provider::R2;
     let region = match row.region.as_deref().map(str::trim) {
         _ if is_r2 => "auto",
         Some(r) if !r.is_empty() => r,
@@ -110,7 +111,7 @@ mod tests {
     fn row(provider: &str, endpoint: Option<&str>, name: &str, region: Option<&str>) -> BucketRow {
         BucketRow {
             id: "b1".into(),
-            provider: provider.into(),
+            provider: Provider::from_stored(provider),
             bucket_name: name.into(),
             region: region.map(Into::into),
             endpoint: endpoint.map(Into::into),

@@ -197,7 +197,7 @@ async fn params<R: Runtime>(
     let mut ticket = ticket_for(&scope, row_id, key, content_type, now_ms);
     ticket.expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;
     let key = ticket.object_key.as_str();
-    let mut answer = if scope.bucket.provider.eq_ignore_ascii_case("r2") {
+    let mut answer = if scope.bucket.provider == crate::provider::Provider::R2 {
         let mut put = PutObject::new(&signable.bucket, &signable.credentials, key);
         if let Some(ct) = content_type {
             put = put.content_type(ct);

@@ -50,6 +50,7 @@ pub use error::ApiError;
 #[cfg(doc)]
 use crate::runtime::Config;
 use crate::runtime::{AllowedOrigins, Level, Runtime};
+use crate::store::activity::{self, AuditEntry, UsageDelta};
 use crate::store::{self, NewUpload, StoreError};
 use crate::upload_id::UploadTicket;
 
@@ -67,6 +68,10 @@ pub enum Deferred {
     /// Record a presigned upload as `initiated`. If this is lost, completing the upload recreates
     /// the row from its id.
     RecordUpload(Box<PendingUpload>),
+    /// Add to the project's daily counters (`"UsageDaily"`, what the upstream dashboard charts).
+    CountUsage(UsageDelta),
+    /// Write an `"AuditLog"` row.
+    Audit(Box<AuditEntry>),
 }
 
 /// An upload whose URL was handed out, waiting to be recorded.
@@ -265,10 +270,14 @@ impl Drop for Flushing<'_> {
 async fn write_batch<R: Runtime>(rt: &R, batch: Vec<Deferred>) {
     let mut uploads = Vec::new();
     let mut touched = Vec::new();
+    let mut usage = Vec::new();
+    let mut audit = Vec::new();
     for item in batch {
         match item {
             Deferred::RecordUpload(up) => uploads.push(up),
             Deferred::TouchApiKey { key_id } => touched.push(key_id),
+            Deferred::CountUsage(delta) => usage.push(delta),
+            Deferred::Audit(entry) => audit.push(*entry),
         }
     }
     let db = match rt.db().await {
@@ -302,6 +311,12 @@ async fn write_batch<R: Runtime>(rt: &R, batch: Vec<Deferred>) {
     }
     if let Err(e) = store::touch_api_keys(db, &touched, rt.now_ms()).await {
         log_failed(rt, "recording key use", &e);
+    }
+    if let Err(e) = activity::add_usage(db, &usage).await {
+        log_failed(rt, "counting usage", &e);
+    }
+    if let Err(e) = activity::insert_audit(db, &audit).await {
+        log_failed(rt, "writing the audit log", &e);
     }
 }
 

@@ -12,6 +12,7 @@ use super::{signing, uploads, ApiError, Deferred};
 use crate::runtime::{Level, Runtime};
 use crate::scope::{self, Operation, ScopeRow};
 use crate::sigv4::Expiry;
+use crate::store::activity::AuditEntry;
 use crate::upload_token::{self, UploadClaims, MAX_TTL_SECS};
 
 /// Lifetime of a token when the caller does not ask for one: ten minutes.
@@ -99,6 +100,14 @@ pub async fn mint<R: Runtime>(
         tnt: tenant.map(str::to_owned),
         jti: jti.clone(),
     };
+    // Who minted what, for how long; never the token itself.
+    deferred.push(Deferred::Audit(Box::new(AuditEntry {
+        project_id: claims.pid.clone(),
+        action: "upload_token.created",
+        resource: claims.kid.clone(),
+        details: json!({ "apiKeyId": claims.kid, "permissions": scopes, "tenant": tenant, "expiresIn": ttl }),
+        at_ms: now_ms,
+    })));
     let token = upload_token::mint(secret, claims, now_ms, ttl).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(json::ok(
         StatusCode::CREATED,

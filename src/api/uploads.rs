@@ -13,6 +13,7 @@ use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
 use crate::sigv4::{CompleteMultipartUpload, HeadObject, ListParts, PutObject, MAX_PUT_BYTES};
+use crate::store::activity::{AuditEntry, UsageDelta};
 use crate::store::{self, Completion, FileRow, StoredObject};
 use crate::upload_id::{self, UploadTicket};
 
@@ -169,6 +170,22 @@ pub(super) async fn presign_upload<R: Runtime>(
     };
     let upload_id = ticket.encode(&rt.config().upload_ids);
     let key = ticket.object_key.clone();
+    deferred.push(Deferred::CountUsage(UsageDelta {
+        project_id: ticket.project_id.clone(),
+        at_ms: now_ms,
+        uploads: 1,
+        bandwidth_bytes: 0,
+    }));
+    deferred.push(Deferred::Audit(Box::new(AuditEntry {
+        project_id: ticket.project_id.clone(),
+        action: "upload.initialized",
+        resource: key.clone(),
+        details: serde_json::json!({
+            "uploadId": ticket.row_id, "apiKeyId": ticket.key_id, "tenantId": ticket.tenant_id,
+            "size": ticket.size, "contentType": ticket.content_type,
+        }),
+        at_ms: now_ms,
+    })));
     deferred.push(Deferred::RecordUpload(Box::new(PendingUpload {
         ticket,
         filename: original_name.trim().to_owned(),
@@ -356,7 +373,26 @@ pub(super) async fn complete_upload<R: Runtime>(
         now_ms,
     };
     match store::complete_upload(db, &upload.id, &stored).await? {
-        Completion::Completed(file) | Completion::AlreadyCompleted(file) => Ok(file),
+        Completion::Completed(file) => {
+            // Counted once: a repeated completion finds the upload completed.
+            deferred.push(Deferred::CountUsage(UsageDelta {
+                project_id: scope.project_id.clone(),
+                at_ms: now_ms,
+                uploads: 0,
+                bandwidth_bytes: size,
+            }));
+            deferred.push(Deferred::Audit(Box::new(AuditEntry {
+                project_id: scope.project_id.clone(),
+                action: "upload.completed",
+                resource: upload.path.clone(),
+                details: serde_json::json!({
+                    "uploadId": upload.id, "fileId": file_id, "apiKeyId": scope.key_id, "size": size,
+                }),
+                at_ms: now_ms,
+            })));
+            Ok(file)
+        }
+        Completion::AlreadyCompleted(file) => Ok(file),
         Completion::NotPending(status) => Err(ApiError::conflict(
             "upload_not_pending",
             format!("the upload is {status}, not pending"),

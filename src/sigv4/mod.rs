@@ -52,7 +52,7 @@ pub use multipart::{
     complete_multipart_body, AbortMultipartUpload, CompleteMultipartUpload, CreateMultipartUpload, ListParts,
     UploadPart,
 };
-pub use object::{CreateBucket, DeleteObject, GetObject, HeadObject, PutObject};
+pub use object::{CreateBucket, DeleteObject, GetObject, HeadBucket, HeadObject, PutObject};
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SERVICE: &str = "s3";

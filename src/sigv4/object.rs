@@ -156,42 +156,57 @@ impl Subresource for HeadObject<'_> {}
 impl Subresource for DeleteObject<'_> {}
 impl Subresource for PutObject<'_> {}
 
-/// Presigned `CreateBucket`: `PUT` on the bucket URL.
-#[derive(Debug, Clone)]
-pub struct CreateBucket<'a> {
-    bucket: &'a Bucket,
-    credentials: &'a Credentials,
+/// Defines a presigned action on a whole bucket (the bucket URL, no object key).
+macro_rules! bucket_action {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name<'a> {
+            bucket: &'a Bucket,
+            credentials: &'a Credentials,
+        }
+
+        impl<'a> $name<'a> {
+            /// The action on `bucket`, signed for `credentials`.
+            #[must_use]
+            pub const fn new(bucket: &'a Bucket, credentials: &'a Credentials) -> Self {
+                Self { bucket, credentials }
+            }
+        }
+
+        impl Presign for $name<'_> {
+            type Signed = Presigned;
+            type Error = PresignError;
+
+            fn bucket(&self) -> &Bucket {
+                self.bucket
+            }
+
+            fn credentials(&self) -> &Credentials {
+                self.credentials
+            }
+
+            fn sign_with(&self, key: KeyAt<'_>, expires: Expiry) -> Result<Presigned, PresignError> {
+                let request = Request {
+                    method: Method::$method,
+                    bucket: self.bucket,
+                    credentials: self.credentials,
+                    object_key: "",
+                    subresource: &[],
+                    extras: &Extras::default(),
+                };
+                request.presign(key.key, key.at, expires)
+            }
+        }
+    };
 }
 
-impl<'a> CreateBucket<'a> {
-    /// Creation of `bucket`, signed for `credentials`.
-    #[must_use]
-    pub const fn new(bucket: &'a Bucket, credentials: &'a Credentials) -> Self {
-        Self { bucket, credentials }
-    }
-}
-
-impl Presign for CreateBucket<'_> {
-    type Signed = Presigned;
-    type Error = PresignError;
-
-    fn bucket(&self) -> &Bucket {
-        self.bucket
-    }
-
-    fn credentials(&self) -> &Credentials {
-        self.credentials
-    }
-
-    fn sign_with(&self, key: KeyAt<'_>, expires: Expiry) -> Result<Presigned, PresignError> {
-        let request = Request {
-            method: Method::PUT,
-            bucket: self.bucket,
-            credentials: self.credentials,
-            object_key: "",
-            subresource: &[],
-            extras: &Extras::default(),
-        };
-        request.presign(key.key, key.at, expires)
-    }
-}
+bucket_action!(
+    /// Presigned `CreateBucket`: `PUT` on the bucket URL.
+    CreateBucket, PUT
+);
+bucket_action!(
+    /// Presigned `HeadBucket`: `HEAD` on the bucket URL; 200 when the bucket exists and the
+    /// credentials may use it.
+    HeadBucket, HEAD
+);

@@ -412,6 +412,18 @@ fn create_head_and_delete_sign_their_method_and_path() {
 }
 
 #[test]
+fn head_bucket_signs_head_on_the_bucket_url() {
+    let (bucket, creds) = (bucket(Path), creds());
+    let head = HeadBucket::new(&bucket, &creds).presign_uncached(at(0), day()).unwrap();
+    let create = CreateBucket::new(&bucket, &creds)
+        .presign_uncached(at(0), day())
+        .unwrap();
+    assert_eq!(head.method, Method::HEAD);
+    assert_eq!(head.url.split_once('?').unwrap().0, "http://127.0.0.1:9000/uploads/");
+    assert_ne!(head.url, create.url, "the method is part of the signature");
+}
+
+#[test]
 fn cache_derives_once_per_scope() {
     let mut cache = SigningKeyCache::new();
     // Keys are compared by what they sign.

@@ -14,6 +14,9 @@ macro_rules! ts {
     };
 }
 
+pub mod activity;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod doctor;
 pub mod migrate;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod provision;
@@ -22,7 +25,8 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
 use crate::permission::PermissionSet;
-use crate::scope::{BucketRow, ScopeRow, TeamRow, TenantRow};
+use crate::provider::Provider;
+use crate::scope::{BucketRow, ScopeRow, ShareLevel, TeamRow, TenantRow};
 
 /// A statement parameter with its type, for `query_typed`.
 pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
@@ -117,7 +121,7 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
         team,
         bucket: BucketRow {
             id: get(row, 9)?,
-            provider: get(row, 10)?,
+            provider: Provider::from_stored(&get::<String>(row, 10)?),
             bucket_name: get(row, 11)?,
             region: get(row, 12)?,
             endpoint: get(row, 13)?,
@@ -125,7 +129,9 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
             encrypted_secret_key: get(row, 15)?,
             owner_team_id: get(row, 16)?,
         },
-        share_level: get(row, 17)?,
+        share_level: get::<Option<String>>(row, 17)?
+            .as_deref()
+            .and_then(ShareLevel::from_stored),
         tenant,
     })
 }

@@ -15,28 +15,31 @@ use sha2::{Digest, Sha256};
 
 use crate::pg::{self, TestDb};
 
-const BIN: &str = env!("CARGO_BIN_EXE_carcosa-edge");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_carcosa-edge");
 /// The key bytes 0, 1, …, 31.
-const VAULT_KEY: &str = "base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const ACCESS_KEY: &str = "AKIAEXAMPLEACCESS";
-const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-const ENV_VARS: [&str; 4] = [
+pub(crate) const VAULT_KEY: &str = "base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub(crate) const ACCESS_KEY: &str = "AKIAEXAMPLEACCESS";
+pub(crate) const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const ENV_VARS: [&str; 7] = [
     "DATABASE_URL",
     "CREDENTIALS_ENCRYPTION_KEY",
     "CARCOSA_BUCKET_ACCESS_KEY_ID",
     "CARCOSA_BUCKET_SECRET_ACCESS_KEY",
+    "PGPASSWORD",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
 ];
 
 /// One invocation of the binary, with a clean environment apart from what the test sets.
-struct Run {
-    cmd: Command,
+pub(crate) struct Run {
+    pub(crate) cmd: Command,
 }
 
-fn carcosa(db: &TestDb) -> Run {
+pub(crate) fn carcosa(db: &TestDb) -> Run {
     run_with(Some(&db.url))
 }
 
-fn run_with(url: Option<&str>) -> Run {
+pub(crate) fn run_with(url: Option<&str>) -> Run {
     let mut cmd = Command::new(BIN);
     for var in ENV_VARS {
         cmd.env_remove(var);
@@ -48,24 +51,24 @@ fn run_with(url: Option<&str>) -> Run {
     Run { cmd }
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Outcome {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn env(mut self, key: &str, value: &str) -> Self {
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self
     }
 
-    fn env_remove(mut self, key: &str) -> Self {
+    pub(crate) fn env_remove(mut self, key: &str) -> Self {
         self.cmd.env_remove(key);
         self
     }
 
-    fn output(mut self, args: &[&str]) -> Outcome {
+    pub(crate) fn output(mut self, args: &[&str]) -> Outcome {
         let out = self.cmd.args(args).output().expect("run carcosa-edge");
         Outcome {
             code: out.status.code(),
@@ -76,7 +79,7 @@ impl Run {
 
     /// Runs with `--json`; asserts success and exactly one JSON object on stdout.
     #[track_caller]
-    fn ok(self, args: &[&str]) -> Value {
+    pub(crate) fn ok(self, args: &[&str]) -> Value {
         let out = self.output(&[&["--json"], args].concat());
         assert_eq!(out.code, Some(0), "{args:?} failed:\n{}", out.stderr);
         assert!(out.stderr.is_empty(), "{args:?} wrote to stderr:\n{}", out.stderr);
@@ -94,7 +97,7 @@ impl Run {
     /// Runs (text output); asserts failure with exit status `code`, nothing on stdout, and returns
     /// stderr.
     #[track_caller]
-    fn fails_with(self, code: i32, args: &[&str]) -> String {
+    pub(crate) fn fails_with(self, code: i32, args: &[&str]) -> String {
         let out = self.output(args);
         assert_eq!(
             out.code,
@@ -114,16 +117,16 @@ impl Run {
 
     /// A runtime error: exit status 1.
     #[track_caller]
-    fn fails(self, args: &[&str]) -> String {
+    pub(crate) fn fails(self, args: &[&str]) -> String {
         self.fails_with(1, args)
     }
 }
 
-fn s(v: &Value) -> &str {
+pub(crate) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
 }
 
@@ -131,12 +134,12 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn vault() -> VaultKey {
+pub(crate) fn vault() -> VaultKey {
     VaultKey::parse(VAULT_KEY).unwrap()
 }
 
 /// An organization, a team and a bucket owned by it: (org id, team id, bucket id).
-fn org_team_bucket(db: &TestDb, org_slug: &str) -> (String, String, String) {
+pub(crate) fn org_team_bucket(db: &TestDb, org_slug: &str) -> (String, String, String) {
     let org = carcosa(db).ok(&["org", "create", "--name", "Acme", "--slug", org_slug]);
     let org_id = s(&org["organization"]["id"]).to_owned();
     let team = carcosa(db).ok(&["team", "create", "--org", &org_id, "--name", "Web", "--slug", "web"]);
