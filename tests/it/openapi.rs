@@ -46,11 +46,8 @@ fn template_for(path: &str) -> Option<&'static str> {
         .keys()
         .filter_map(|template| {
             let parts: Vec<&str> = template.split('/').skip(1).collect();
-            let fits = parts.len() == segments.len()
-                && parts
-                    .iter()
-                    .zip(&segments)
-                    .all(|(p, s)| p.starts_with('{') || p == s);
+            let fits =
+                parts.len() == segments.len() && parts.iter().zip(&segments).all(|(p, s)| p.starts_with('{') || p == s);
             fits.then(|| (parts.iter().filter(|p| !p.starts_with('{')).count(), template.as_str()))
         })
         .max()
@@ -70,7 +67,10 @@ fn validate(schema: &Value, instance: &Value, what: &str) {
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{what}: {instance} does not fit the document: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "{what}: {instance} does not fit the document: {errors:#?}"
+    );
 }
 
 /// Checks one answer against the document and returns the operation it belongs to
@@ -97,14 +97,20 @@ fn check(method: &str, path: &str, r: &Resp) -> Option<String> {
         }
         (_, Some(t), Some(op)) => {
             let status = r.status.to_string();
-            let response = op["responses"]
-                .get(&status)
-                .unwrap_or_else(|| panic!("{what}: status {status} is not documented for {method} {t} ({})", r.body));
+            let response = op["responses"].get(&status).unwrap_or_else(|| {
+                panic!(
+                    "{what}: status {status} is not documented for {method} {t} ({})",
+                    r.body
+                )
+            });
             (response, Some(format!("{method} {t}")))
         }
     };
     let response = deref(response);
-    assert!(r.header("x-request-id").is_some_and(|v| !v.is_empty()), "{what}: no x-request-id");
+    assert!(
+        r.header("x-request-id").is_some_and(|v| !v.is_empty()),
+        "{what}: no x-request-id"
+    );
     if let Some(headers) = response.get("headers").and_then(Value::as_object) {
         for (name, header) in headers {
             let header = deref(header);
@@ -113,7 +119,9 @@ fn check(method: &str, path: &str, r: &Resp) -> Option<String> {
                 continue;
             };
             let value = if header["schema"]["type"] == "integer" {
-                value.parse::<i64>().map_or(Value::String(value.to_owned()), Value::from)
+                value
+                    .parse::<i64>()
+                    .map_or(Value::String(value.to_owned()), Value::from)
             } else {
                 Value::String(value.to_owned())
             };
@@ -126,7 +134,8 @@ fn check(method: &str, path: &str, r: &Resp) -> Option<String> {
                 .get("application/json")
                 .unwrap_or_else(|| panic!("{what}: the document describes no JSON body"));
             assert!(
-                r.header("content-type").is_some_and(|v| v.starts_with("application/json")),
+                r.header("content-type")
+                    .is_some_and(|v| v.starts_with("application/json")),
                 "{what}: not labelled JSON"
             );
             validate(&schema["schema"], &r.body, &what);
@@ -226,20 +235,41 @@ async fn answers_match_the_document(t: &Target) {
         )
         .await;
     assert_eq!(up.status, 201, "{}", up.body);
-    c.call("POST", "/v1/uploads", None, Some(json!({"filename": "a.txt"}))).await;
-    c.call("POST", "/v1/uploads", Some("carc_not_a_key"), Some(json!({"filename": "a"})))
+    c.call("POST", "/v1/uploads", None, Some(json!({"filename": "a.txt"})))
         .await;
-    c.call("POST", "/v1/uploads", Some(key), Some(json!({"filename": ".."}))).await;
-    c.call("POST", "/v1/uploads", Some(key), Some(json!({"filename": "a", "size": 1u64 << 40})))
+    c.call(
+        "POST",
+        "/v1/uploads",
+        Some("carc_not_a_key"),
+        Some(json!({"filename": "a"})),
+    )
+    .await;
+    c.call("POST", "/v1/uploads", Some(key), Some(json!({"filename": ".."})))
         .await;
-    c.call("POST", "/v1/uploads", Some(key), Some(json!({"filename": "a", "tenant": "t1"})))
+    c.call(
+        "POST",
+        "/v1/uploads",
+        Some(key),
+        Some(json!({"filename": "a", "size": 1u64 << 40})),
+    )
+    .await;
+    c.call(
+        "POST",
+        "/v1/uploads",
+        Some(key),
+        Some(json!({"filename": "a", "tenant": "t1"})),
+    )
+    .await;
+    c.call("POST", "/v1/uploads", Some(&reader), Some(json!({"filename": "a"})))
         .await;
-    c.call("POST", "/v1/uploads", Some(&reader), Some(json!({"filename": "a"}))).await;
     let r = c
         .raw(
             "POST",
             "/v1/uploads",
-            &[("authorization", &format!("Bearer {key}")), ("content-type", "text/xml")],
+            &[
+                ("authorization", &format!("Bearer {key}")),
+                ("content-type", "text/xml"),
+            ],
             Some("<a/>"),
         )
         .await;
@@ -248,7 +278,10 @@ async fn answers_match_the_document(t: &Target) {
         .raw(
             "POST",
             "/v1/uploads",
-            &[("authorization", &format!("Bearer {key}")), ("content-type", "application/json")],
+            &[
+                ("authorization", &format!("Bearer {key}")),
+                ("content-type", "application/json"),
+            ],
             Some("{"),
         )
         .await;
@@ -265,30 +298,61 @@ async fn answers_match_the_document(t: &Target) {
 
     // Downloads.
     let r = c
-        .call("POST", "/v1/downloads", Some(key), Some(json!({"key": up.s("key"), "disposition": "inline"})))
+        .call(
+            "POST",
+            "/v1/downloads",
+            Some(key),
+            Some(json!({"key": up.s("key"), "disposition": "inline"})),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    c.call("POST", "/v1/downloads", Some(key), Some(json!({"key": "elsewhere/a.txt"})))
-        .await;
-    c.call("POST", "/v1/downloads", Some(key), Some(json!({"key": "a.html", "disposition": "inline"})))
-        .await;
-    c.call("POST", "/v1/downloads", Some(key), Some(json!({"key": up.s("key"), "expiresIn": 0})))
-        .await;
+    c.call(
+        "POST",
+        "/v1/downloads",
+        Some(key),
+        Some(json!({"key": "elsewhere/a.txt"})),
+    )
+    .await;
+    c.call(
+        "POST",
+        "/v1/downloads",
+        Some(key),
+        Some(json!({"key": "a.html", "disposition": "inline"})),
+    )
+    .await;
+    c.call(
+        "POST",
+        "/v1/downloads",
+        Some(key),
+        Some(json!({"key": up.s("key"), "expiresIn": 0})),
+    )
+    .await;
 
     // Tokens.
     let r = c.call("POST", "/v1/tokens", Some(key), Some(json!({}))).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let token = r.s("token");
     c.call("POST", "/v1/tokens", Some(&token), Some(json!({}))).await;
-    c.call("POST", "/v1/tokens", Some(key), Some(json!({"expiresIn": 7200}))).await;
-    c.call("POST", "/v1/tokens", Some(&reader), Some(json!({"permissions": ["uploads:create"]})))
+    c.call("POST", "/v1/tokens", Some(key), Some(json!({"expiresIn": 7200})))
         .await;
+    c.call(
+        "POST",
+        "/v1/tokens",
+        Some(&reader),
+        Some(json!({"permissions": ["uploads:create"]})),
+    )
+    .await;
 
     // The upstream SDK's routes.
     let project = w.project.id.as_str();
     let init = format!("/api/v1/projects/{project}/uploads/init");
     let r = c
-        .call("POST", &init, Some(key), Some(json!({"fileName": "b.txt", "contentType": "text/plain"})))
+        .call(
+            "POST",
+            &init,
+            Some(key),
+            Some(json!({"fileName": "b.txt", "contentType": "text/plain"})),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let (status, _) = put(
@@ -303,15 +367,25 @@ async fn answers_match_the_document(t: &Target) {
         .call("POST", &confirm, Some(key), Some(json!({"uploadId": r.s("uploadId")})))
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
-    c.call("POST", "/api/v1/projects/other/uploads/init", Some(key), Some(json!({"fileName": "b"})))
-        .await;
+    c.call(
+        "POST",
+        "/api/v1/projects/other/uploads/init",
+        Some(key),
+        Some(json!({"fileName": "b"})),
+    )
+    .await;
     c.call("POST", &confirm, Some(key), Some(json!({}))).await;
 
     // Companion, under both prefixes.
     for prefix in ["/v1/companion/s3".to_owned(), format!("/v1/companion/t/{token}/s3")] {
         let cred = if prefix.contains("/t/") { None } else { Some(key) };
         let r = c
-            .call("GET", &format!("{prefix}/params?filename=f.txt&type=text%2Fplain"), cred, None)
+            .call(
+                "GET",
+                &format!("{prefix}/params?filename=f.txt&type=text%2Fplain"),
+                cred,
+                None,
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let fields: Vec<(String, String)> = r.body["fields"]
@@ -325,47 +399,91 @@ async fn answers_match_the_document(t: &Target) {
         c.call("GET", &format!("{prefix}/params?filename="), cred, None).await;
 
         let r = c
-            .call("POST", &format!("{prefix}/multipart"), cred, Some(json!({"filename": "m.bin", "type": "application/octet-stream"})))
+            .call(
+                "POST",
+                &format!("{prefix}/multipart"),
+                cred,
+                Some(json!({"filename": "m.bin", "type": "application/octet-stream"})),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let (object, id) = (r.s("key"), r.s("uploadId"));
         let q = format!("key={}", enc(&object));
-        let r = c.call("GET", &format!("{prefix}/multipart/{id}/1?{q}"), cred, None).await;
+        let r = c
+            .call("GET", &format!("{prefix}/multipart/{id}/1?{q}"), cred, None)
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let (status, etag) = put(&r.s("url"), &Value::Null, b"one part").await;
         assert_eq!(status, 200);
         let r = c
-            .call("GET", &format!("{prefix}/multipart/{id}/batch?{q}&partNumbers=1,2"), cred, None)
+            .call(
+                "GET",
+                &format!("{prefix}/multipart/{id}/batch?{q}&partNumbers=1,2"),
+                cred,
+                None,
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        c.call("GET", &format!("{prefix}/multipart/{id}/0?{q}"), cred, None).await;
-        c.call("GET", &format!("{prefix}/multipart/{id}?key=other"), cred, None).await;
+        c.call("GET", &format!("{prefix}/multipart/{id}/0?{q}"), cred, None)
+            .await;
+        c.call("GET", &format!("{prefix}/multipart/{id}?key=other"), cred, None)
+            .await;
         let r = c.call("GET", &format!("{prefix}/multipart/{id}?{q}"), cred, None).await;
         assert_eq!(r.status, 200, "{}", r.body);
         let parts = json!({"parts": [{"PartNumber": 1, "ETag": etag.unwrap()}]});
         let r = c
-            .call("POST", &format!("{prefix}/multipart/{id}/complete?{q}"), cred, Some(parts))
+            .call(
+                "POST",
+                &format!("{prefix}/multipart/{id}/complete?{q}"),
+                cred,
+                Some(parts),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
 
         let r = c
-            .call("POST", &format!("{prefix}/multipart"), cred, Some(json!({"filename": "gone.bin"})))
+            .call(
+                "POST",
+                &format!("{prefix}/multipart"),
+                cred,
+                Some(json!({"filename": "gone.bin"})),
+            )
             .await;
         let q = format!("key={}", enc(&r.s("key")));
         let r = c
-            .call("DELETE", &format!("{prefix}/multipart/{}?{q}", r.s("uploadId")), cred, None)
+            .call(
+                "DELETE",
+                &format!("{prefix}/multipart/{}?{q}", r.s("uploadId")),
+                cred,
+                None,
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
 
         let inside = format!("{}/x.bin", object.rsplit_once('/').unwrap().0);
         let r = c
-            .call("POST", &format!("{prefix}/presign"), cred, Some(json!({"method": "PUT", "key": inside})))
+            .call(
+                "POST",
+                &format!("{prefix}/presign"),
+                cred,
+                Some(json!({"method": "PUT", "key": inside})),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        c.call("POST", &format!("{prefix}/presign"), cred, Some(json!({"method": "PUT", "key": "x/y"})))
-            .await;
-        c.call("POST", &format!("{prefix}/presign"), cred, Some(json!({"method": "HEAD", "key": inside})))
-            .await;
+        c.call(
+            "POST",
+            &format!("{prefix}/presign"),
+            cred,
+            Some(json!({"method": "PUT", "key": "x/y"})),
+        )
+        .await;
+        c.call(
+            "POST",
+            &format!("{prefix}/presign"),
+            cred,
+            Some(json!({"method": "HEAD", "key": inside})),
+        )
+        .await;
     }
     c.call("GET", "/v1/companion/t/not-a-token/s3/params?filename=a", None, None)
         .await;
@@ -377,7 +495,10 @@ async fn answers_match_the_document(t: &Target) {
         .map(|(method, template)| format!("{method} {template}"))
         .collect();
     let missed: Vec<&String> = operations.difference(&c.succeeded).collect();
-    assert!(missed.is_empty(), "operations never answered with a success: {missed:#?}");
+    assert!(
+        missed.is_empty(),
+        "operations never answered with a success: {missed:#?}"
+    );
     // And so were a good share of the errors (each one checked above against its operation).
     let errors = c.statuses.iter().filter(|(_, s)| *s >= 400).count();
     assert!(errors >= 20, "only {errors} error answers checked: {:?}", c.statuses);
@@ -412,18 +533,16 @@ fn pattern_paths(pattern: &str) -> Vec<Option<Vec<String>>> {
     let mut paths: Vec<Vec<String>> = vec![Vec::new()];
     for element in pattern.split(", ").map(str::trim) {
         if element.ends_with("..") {
-            return paths.into_iter().map(|mut p| {
-                p.push("..".into());
-                Some(p)
-            }).collect();
+            return paths
+                .into_iter()
+                .map(|mut p| {
+                    p.push("..".into());
+                    Some(p)
+                })
+                .collect();
         }
         let alternatives: Vec<String> = if element.contains('"') {
-            element
-                .split('"')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_owned)
-                .collect()
+            element.split('"').skip(1).step_by(2).map(str::to_owned).collect()
         } else {
             vec!["*".to_owned()]
         };
@@ -523,9 +642,15 @@ fn every_routed_operation_is_documented_and_nothing_else() {
         .collect();
     assert!(routed.len() >= 20, "the router's source was not read: {routed:#?}");
     let undocumented: Vec<_> = routed.difference(&documented).collect();
-    assert!(undocumented.is_empty(), "routes missing from openapi.yaml: {undocumented:#?}");
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from openapi.yaml: {undocumented:#?}"
+    );
     let unrouted: Vec<_> = documented.difference(&routed).collect();
-    assert!(unrouted.is_empty(), "openapi.yaml describes routes the router lacks: {unrouted:#?}");
+    assert!(
+        unrouted.is_empty(),
+        "openapi.yaml describes routes the router lacks: {unrouted:#?}"
+    );
 }
 
 #[test]
@@ -533,7 +658,18 @@ fn the_error_codes_are_the_code_s() {
     // Every code `ApiError::code` can answer is in the document's list, and the list has no other.
     let root = env!("CARGO_MANIFEST_DIR");
     let mut in_code = BTreeSet::new();
-    for file in ["error.rs", "uploads.rs", "downloads.rs", "tokens.rs", "auth.rs", "companion.rs", "multipart.rs", "signing.rs", "json.rs", "compat.rs"] {
+    for file in [
+        "error.rs",
+        "uploads.rs",
+        "downloads.rs",
+        "tokens.rs",
+        "auth.rs",
+        "companion.rs",
+        "multipart.rs",
+        "signing.rs",
+        "json.rs",
+        "compat.rs",
+    ] {
         let source = std::fs::read_to_string(format!("{root}/src/api/{file}")).unwrap();
         let source = source.split("#[cfg(test)]").next().unwrap();
         let code_fn = (file == "error.rs").then(|| function(source, "pub fn code(&self)"));
@@ -561,6 +697,12 @@ fn the_error_codes_are_the_code_s() {
         .iter()
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
-    assert!(in_code.len() >= 30, "the codes were not read from the source: {in_code:?}");
-    assert_eq!(in_code, documented, "ErrorCode in openapi.yaml differs from the code's codes");
+    assert!(
+        in_code.len() >= 30,
+        "the codes were not read from the source: {in_code:?}"
+    );
+    assert_eq!(
+        in_code, documented,
+        "ErrorCode in openapi.yaml differs from the code's codes"
+    );
 }
