@@ -409,6 +409,9 @@ macro_rules! file_columns {
     };
 }
 
+// Declared here, after `file_columns!`, which it uses.
+pub mod listing;
+
 fn file_row(row: &Row) -> Result<FileRow, StoreError> {
     Ok(FileRow {
         id: get(row, 0)?,

@@ -20,6 +20,7 @@ macro_rules! scenarios {
 
 mod cli;
 mod flows;
+mod listing;
 mod migrate;
 mod multipart;
 mod outage;
