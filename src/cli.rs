@@ -44,6 +44,8 @@ pub const DEFAULT_OWNER_EMAIL: &str = "admin@localhost";
 
 const DAY_MS: i64 = 86_400_000;
 
+mod bucket_cors;
+
 /// Operator tool for carcosa-edge: database migrations and provisioning of organizations, teams,
 /// buckets, projects, tenants and API keys.
 #[derive(Parser)]
@@ -151,6 +153,8 @@ enum BucketCommand {
         #[arg(long, value_enum, ignore_case = true)]
         level: LevelArg,
     },
+    /// Apply the CORS rules browsers need to upload to the bucket (S3, R2, MinIO), and print them
+    Cors(bucket_cors::CorsArgs),
     /// Stop sharing a bucket with a team
     Unshare {
         /// Bucket id
@@ -452,6 +456,7 @@ async fn run(cli: Cli) -> anyhow::Result<Output> {
             bucket_share(&db, &bucket, &team, level.into()).await
         }
         Command::Bucket(BucketCommand::Unshare { bucket, team }) => bucket_unshare(&db, &bucket, &team).await,
+        Command::Bucket(BucketCommand::Cors(args)) => bucket_cors::bucket_cors(&db, &args).await,
         Command::Project(ProjectCommand::Create {
             team,
             bucket,

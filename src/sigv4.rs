@@ -36,6 +36,9 @@ use sha2::{Digest, Sha256};
 use time::{Date, OffsetDateTime};
 use zeroize::Zeroizing;
 
+mod bucket_cors;
+pub use bucket_cors::{cors_configuration_xml, CorsRule, PutBucketCors};
+
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const SERVICE: &str = "s3";
 const TERMINATOR: &str = "aws4_request";

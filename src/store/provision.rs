@@ -24,6 +24,7 @@ use super::{get, Param, StoreError};
 use crate::apikey::KeyHash;
 use crate::ids::{looks_like_id, new_id, ID_RANDOM_BYTES};
 use crate::permission::{is_valid_grant, PermissionGroup};
+use crate::scope::BucketRow;
 
 /// Why a provisioning step failed. The messages are written for the operator and name the
 /// offending value; they never contain SQL, a key hash or a credential.
@@ -648,6 +649,30 @@ pub async fn get_bucket(client: &Client, id: &str) -> Result<Option<Bucket>, Pro
     check_id("bucket", id)?;
     let rows = client.query_typed(SQL, &[(&id, Type::TEXT)]).await?;
     Ok(rows.first().map(bucket).transpose()?)
+}
+
+/// The bucket with this id as the edge signs for it: credentials still encrypted.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for a malformed id; [`ProvisionError::Store`] when the database fails.
+pub async fn get_bucket_row(client: &Client, id: &str) -> Result<Option<BucketRow>, ProvisionError> {
+    const SQL: &str = concat!(
+        r#"SELECT id, provider, "bucketName", region, endpoint, "encryptedAccessKey", "encryptedSecretKey","#,
+        r#" "ownerTeamId" FROM "Bucket" WHERE id = $1"#
+    );
+    check_id("bucket", id)?;
+    let rows = client.query_typed(SQL, &[(&id, Type::TEXT)]).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    Ok(Some(BucketRow {
+        id: get(row, 0)?,
+        provider: get(row, 1)?,
+        bucket_name: get(row, 2)?,
+        region: get(row, 3)?,
+        endpoint: get(row, 4)?,
+        encrypted_access_key: get(row, 5)?,
+        encrypted_secret_key: get(row, 6)?,
+        owner_team_id: get(row, 7)?,
+    }))
 }
 
 /// How much of a bucket a team it is shared with may use (`"BucketTeamAccess"."accessLevel"`).

@@ -18,6 +18,7 @@ macro_rules! scenarios {
     };
 }
 
+mod bucket_cors;
 mod cli;
 mod flows;
 mod listing;
