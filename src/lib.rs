@@ -10,13 +10,13 @@
 //! [`runtime::Runtime`] implementations (the Worker entry point, tests) do IO.
 //!
 //! ```
-//! use carcosa_edge::sigv4::{Bucket, Credentials, Expiry, GetObject, SigningKey, SigningTime, UrlStyle};
+//! use carcosa_edge::sigv4::{Bucket, Credentials, Expiry, GetObject, Presign, SigningKeyCache, SigningTime, UrlStyle};
 //!
 //! let bucket = Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap();
 //! let creds = Credentials::new("AKIDEXAMPLE", "secret");
 //! let at = SigningTime::from_unix(1_700_000_000).unwrap();
-//! let key = SigningKey::derive(&creds, at, bucket.region());
-//! let url = GetObject::new(&bucket, &creds, "acme/site/a.txt").presign(&key, at, Expiry::from_secs(900).unwrap()).unwrap().url;
+//! let mut keys = SigningKeyCache::new();
+//! let url = GetObject::new(&bucket, &creds, "acme/site/a.txt").presign(&mut keys, at, Expiry::from_secs(900).unwrap()).unwrap().url;
 //! assert!(url.starts_with("http://127.0.0.1:9000/uploads/acme/site/a.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256"));
 //! ```
 //!
@@ -29,7 +29,7 @@ pub mod cli;
 pub mod ids;
 pub mod object_key;
 pub mod permission;
-pub mod post_policy;
+
 pub mod runtime;
 pub mod scope;
 pub mod scope_cache;

@@ -42,7 +42,7 @@ pub async fn presign<R: Runtime>(
 
     let signable = signing::signable(rt, &scope.bucket)?;
     let get = GetObject::new(&signable.bucket, &signable.credentials, key);
-    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| get.presign(k, at, exp))?;
+    let presigned = signing::sign(rt, &get, now_ms, expiry)?;
     Ok(json::ok(
         StatusCode::OK,
         &json!({

@@ -257,7 +257,7 @@ async fn delete_keys<R: Runtime>(
             continue;
         }
         let delete = DeleteObject::new(&signable.bucket, &signable.credentials, key);
-        let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| delete.presign(k, at, exp))?;
+        let presigned = signing::sign(rt, &delete, now_ms, expiry)?;
         let answer = rt
             .fetch(OutboundRequest {
                 method: Method::DELETE,

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::ApiError;
 use crate::runtime::Runtime;
 use crate::scope::BucketRow;
-use crate::sigv4::{Expiry, PresignError, Presigned, SigningKey, SigningTime};
+use crate::sigv4::{Expiry, Presign, SigningTime};
 use crate::storage::{self, Signable};
 
 /// The lifetime a caller asked for, or the configured default.
@@ -29,17 +29,17 @@ pub(super) fn signable<R: Runtime>(rt: &R, row: &BucketRow) -> Result<Rc<Signabl
         .map_err(|e| ApiError::Internal(super::error::chain(&e)))
 }
 
-/// Presigns with the isolate's cached signing key for (credentials, date, region).
-pub(super) fn sign<R: Runtime>(
-    rt: &R,
-    target: &Signable,
-    now_ms: i64,
-    expiry: Expiry,
-    presign: impl FnOnce(&SigningKey, SigningTime, Expiry) -> Result<Presigned, PresignError>,
-) -> Result<Presigned, ApiError> {
+/// Presigns `action` at the request's time, with the isolate's cached signing key for the
+/// action's own credentials, day and region.
+pub(super) fn sign<R: Runtime, P>(rt: &R, action: &P, now_ms: i64, expiry: Expiry) -> Result<P::Signed, ApiError>
+where
+    P: Presign,
+    P::Error: std::fmt::Display,
+{
     let at = SigningTime::from_unix(now_ms.div_euclid(1000)).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut keys = rt.isolate().signing_keys.borrow_mut();
-    let key = keys.get(&target.credentials, at, target.bucket.region());
-    // Keys are sanitised and checked before this point, so a refusal here is a bug.
-    presign(key, at, expiry).map_err(|e| ApiError::Internal(format!("presign failed: {e}")))
+    // Keys, parts and fields are checked before this point, so a refusal here is a bug.
+    action
+        .presign(&mut keys, at, expiry)
+        .map_err(|e| ApiError::Internal(format!("presign failed: {e}")))
 }

@@ -11,12 +11,9 @@ use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
-use crate::sigv4::{HeadObject, PutObject};
+use crate::sigv4::{HeadObject, PutObject, MAX_PUT_BYTES};
 use crate::store::{self, Completion, FileRow, StoredObject};
 use crate::upload_id::{self, UploadTicket};
-
-/// S3's limit for one PUT: 5 GiB. Larger files need multipart uploads.
-pub const MAX_SINGLE_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Largest `metadata` object accepted, serialised.
 const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -100,8 +97,8 @@ pub(super) async fn presign_upload<R: Runtime>(
 ) -> Result<PresignedUpload, ApiError> {
     let filename = validate_filename(&body.filename)?;
     let content_type = body.content_type.as_deref().map(validate_content_type).transpose()?;
-    if body.size.is_some_and(|s| s > MAX_SINGLE_UPLOAD_BYTES) {
-        return Err(ApiError::FileTooLarge(MAX_SINGLE_UPLOAD_BYTES));
+    if body.size.is_some_and(|s| s > MAX_PUT_BYTES) {
+        return Err(ApiError::FileTooLarge(MAX_PUT_BYTES));
     }
     let metadata = body.metadata.map(Value::Object);
     if metadata
@@ -133,7 +130,7 @@ pub(super) async fn presign_upload<R: Runtime>(
     if let Some(size) = body.size {
         put = put.content_length(size);
     }
-    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| put.presign(k, at, exp))?;
+    let presigned = signing::sign(rt, &put, now_ms, expiry)?;
     let expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;
 
     // The upload is recorded after the response; its id carries the record, so that completing
@@ -270,7 +267,7 @@ pub(super) async fn complete_upload<R: Runtime>(
     let signable = signing::signable(rt, &scope.bucket)?;
     let head = HeadObject::new(&signable.bucket, &signable.credentials, &upload.path);
     let expiry = signing::expiry(rt, Some(HEAD_EXPIRY_SECS))?;
-    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| head.presign(k, at, exp))?;
+    let presigned = signing::sign(rt, &head, now_ms, expiry)?;
     let answer = rt
         .fetch(OutboundRequest {
             method: Method::HEAD,

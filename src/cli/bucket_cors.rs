@@ -10,7 +10,7 @@ use md5::{Digest as _, Md5};
 use serde_json::json;
 
 use super::{now_ms, vault_key, Db, Output};
-use crate::sigv4::{cors_configuration_xml, CorsRule, Expiry, PutBucketCors, SigningKey, SigningTime};
+use crate::sigv4::{cors_configuration_xml, CorsRule, Expiry, Presign as _, PutBucketCors, SigningTime};
 use crate::store::provision;
 
 /// Lifetime of the signed request: it is sent at once.
@@ -63,12 +63,8 @@ pub(super) async fn bucket_cors(db: &Db, args: &CorsArgs) -> anyhow::Result<Outp
     let body = cors_configuration_xml(std::slice::from_ref(&rule));
     let content_md5 = STANDARD.encode(Md5::digest(body.as_bytes()));
     let at = SigningTime::from_unix(now_ms()?.div_euclid(1000))?;
-    let key = SigningKey::derive(&signable.credentials, at, signable.bucket.region());
-    let signed = PutBucketCors::new(&signable.bucket, &signable.credentials, &content_md5).presign(
-        &key,
-        at,
-        Expiry::from_secs(EXPIRY_SECS)?,
-    )?;
+    let signed = PutBucketCors::new(&signable.bucket, &signable.credentials, &content_md5)
+        .presign_uncached(at, Expiry::from_secs(EXPIRY_SECS)?)?;
 
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))

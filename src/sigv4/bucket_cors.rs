@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use http::Method;
 
-use super::{Bucket, Credentials, Expiry, Extras, PresignError, Presigned, Request, SigningKey, SigningTime};
+use super::canonical::{Extras, Request};
+use super::{Bucket, Credentials, Expiry, KeyAt, Presign, PresignError, Presigned};
 
 /// One `<CORSRule>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,14 +95,24 @@ impl<'a> PutBucketCors<'a> {
             extras,
         }
     }
+}
 
-    /// Signs the request.
-    ///
+impl Presign for PutBucketCors<'_> {
+    type Signed = Presigned;
+    type Error = PresignError;
+
+    fn bucket(&self) -> &Bucket {
+        self.bucket
+    }
+
+    fn credentials(&self) -> &Credentials {
+        self.credentials
+    }
+
     /// # Errors
     ///
-    /// [`PresignError::InvalidHeader`] for a malformed `content_md5`,
-    /// [`PresignError::KeyScopeMismatch`].
-    pub fn presign(&self, key: &SigningKey, at: SigningTime, expires: Expiry) -> Result<Presigned, PresignError> {
+    /// [`PresignError::InvalidHeader`] for a malformed `content_md5`.
+    fn sign_with(&self, key: KeyAt<'_>, expires: Expiry) -> Result<Presigned, PresignError> {
         let subresource = [("cors", String::new())];
         let request = Request {
             method: Method::PUT,
@@ -111,14 +122,14 @@ impl<'a> PutBucketCors<'a> {
             subresource: &subresource,
             extras: &self.extras,
         };
-        request.presign(key, at, expires)
+        request.presign(key.key, key.at, expires)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sigv4::UrlStyle;
+    use crate::sigv4::{SigningTime, UrlStyle};
 
     #[test]
     fn the_document_lists_every_rule_field_escaped() {
@@ -139,10 +150,9 @@ mod tests {
         let bucket = Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap();
         let creds = Credentials::new("AKIDEXAMPLE", "secret");
         let at = SigningTime::from_unix(1_700_000_000).unwrap();
-        let key = SigningKey::derive(&creds, at, "us-east-1");
         let expiry = Expiry::from_secs(300).unwrap();
         let signed = PutBucketCors::new(&bucket, &creds, "1B2M2Y8AsgTpgAmY7PhCfg==")
-            .presign(&key, at, expiry)
+            .presign_uncached(at, expiry)
             .unwrap();
         assert_eq!(signed.method, Method::PUT);
         assert!(
@@ -167,11 +177,11 @@ mod tests {
             [("content-md5".to_owned(), "1B2M2Y8AsgTpgAmY7PhCfg==".to_owned())]
         );
         let other = PutBucketCors::new(&bucket, &creds, "XUFAKrxLKna5cZ2REBfFkg==")
-            .presign(&key, at, expiry)
+            .presign_uncached(at, expiry)
             .unwrap();
         assert_ne!(signed.url, other.url, "the checksum is signed");
         assert!(PutBucketCors::new(&bucket, &creds, "a\nb")
-            .presign(&key, at, expiry)
+            .presign_uncached(at, expiry)
             .is_err());
     }
 }
