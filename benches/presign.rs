@@ -158,7 +158,7 @@ mod native {
         g.bench_function("safe_file_name_and_key", |b| {
             b.iter(|| {
                 let name = SafeFileName::new(black_box("C:\\fakepath\\holiday-photo.jpg")).unwrap();
-                prefix.object_key(black_box(UPLOAD_ID), &name).unwrap()
+                prefix.object_key(black_box(UPLOAD_ID), &name, 1024).unwrap()
             });
         });
         g.finish();
@@ -178,7 +178,7 @@ mod native {
                 let hash = ApiKey::parse(black_box(&raw)).unwrap().hash();
                 let scope = scope::authorize(black_box(&row), Operation::Upload, None, now_ms).unwrap();
                 let name = SafeFileName::new(black_box("holiday-photo.jpg")).unwrap();
-                let key = scope.prefix.object_key(UPLOAD_ID, &name).unwrap();
+                let key = scope.prefix.object_key(UPLOAD_ID, &name, 1024).unwrap();
                 let target = storage::signable(&scope.bucket, &vault).unwrap();
                 let url = PutObject::new(&target.bucket, &target.credentials, &key)
                     .content_type("image/jpeg")

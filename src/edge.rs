@@ -106,6 +106,12 @@ fn config(env: &Env) -> Result<Config, String> {
     if let Ok(ttl) = env.var("SCOPE_CACHE_TTL_SECS") {
         config.scope_cache_ttl_secs = Config::parse_scope_cache_ttl(&ttl.to_string())?;
     }
+    if let Ok(max) = env.var("MAX_OBJECT_KEY_BYTES") {
+        config.max_object_key_bytes = Config::parse_max_object_key_bytes(&max.to_string())?;
+    }
+    if let Ok(max) = env.var("MAX_UPLOAD_BYTES") {
+        config.max_upload_bytes = Config::parse_max_upload_bytes(&max.to_string())?;
+    }
     Ok(config)
 }
 
@@ -250,16 +256,20 @@ impl Runtime for WorkerRuntime {
         let mut init = RequestInit::new();
         init.with_method(Method::from(request.method.as_str().to_owned()))
             .with_headers(headers);
+        if !request.body.is_empty() {
+            init.with_body(Some(worker::js_sys::Uint8Array::from(request.body.as_ref()).into()));
+        }
         let req = Request::new_with_init(&request.url, &init).map_err(err)?;
-        let response = Fetch::Request(req).send().await.map_err(err)?;
-        Ok(OutboundResponse {
-            status: response.status_code(),
-            headers: response
-                .headers()
-                .entries()
-                .map(|(n, v)| (n.to_ascii_lowercase(), v))
-                .collect(),
-        })
+        let mut response = Fetch::Request(req).send().await.map_err(err)?;
+        let status = response.status_code();
+        let headers = response
+            .headers()
+            .entries()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
+            .collect();
+        // S3's answers here are small XML documents (or nothing, for HEAD).
+        let body = response.bytes().await.map_err(err)?.into();
+        Ok(OutboundResponse { status, headers, body })
     }
 
     async fn sleep(&self, ms: u32) {

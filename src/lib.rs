@@ -31,6 +31,7 @@ pub mod object_key;
 pub mod permission;
 
 pub mod runtime;
+pub mod s3_xml;
 pub mod scope;
 pub mod scope_cache;
 pub mod sigv4;

@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use crate::api::Deferred;
 use crate::scope_cache::{ScopeCache, SignableCache, UnknownKeyBudget};
-use crate::sigv4::SigningKeyCache;
+use crate::sigv4::{SigningKeyCache, MAX_OBJECT_KEY_BYTES, MAX_PUT_BYTES};
 use crate::store::StoreError;
 use crate::upload_id::UploadIdKey;
 use crate::upload_token::TokenSecret;
@@ -35,6 +35,14 @@ pub struct Config {
     /// milliseconds. Every connection costs a handshake (SCRAM's key stretching runs in the
     /// isolate's own thread), so a busy isolate writes many rows per connection.
     pub write_batch_delay_ms: u32,
+    /// The longest object key the bucket store accepts (`MAX_OBJECT_KEY_BYTES`): S3's and R2's
+    /// 1024 bytes unless set lower. Only a file name that would not fit is shortened. A setting
+    /// for stores that keep keys as file names (the local S3 server used in development and
+    /// tests takes about 160 bytes), not a product rule.
+    pub max_object_key_bytes: usize,
+    /// The largest file a browser form upload (`GET …/s3/params`) may send, which S3 enforces
+    /// through the POST policy (`MAX_UPLOAD_BYTES`; default and ceiling: S3's 5 GiB).
+    pub max_upload_bytes: u64,
 }
 
 impl Config {
@@ -63,7 +71,36 @@ impl Config {
             upload_ids,
             scope_cache_ttl_secs: Self::DEFAULT_SCOPE_CACHE_TTL_SECS,
             write_batch_delay_ms: Self::DEFAULT_WRITE_BATCH_DELAY_MS,
+            max_object_key_bytes: MAX_OBJECT_KEY_BYTES,
+            max_upload_bytes: MAX_PUT_BYTES,
         }
+    }
+
+    /// Parses `MAX_OBJECT_KEY_BYTES`: 64 to 1024 (S3's limit; fewer than 64 leaves no room for a
+    /// prefix, an id and a name).
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse_max_object_key_bytes(value: &str) -> Result<usize, String> {
+        value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (64..=MAX_OBJECT_KEY_BYTES).contains(n))
+            .ok_or_else(|| format!("MAX_OBJECT_KEY_BYTES must be a number from 64 to {MAX_OBJECT_KEY_BYTES}"))
+    }
+
+    /// Parses `MAX_UPLOAD_BYTES`: 1 byte to S3's 5 GiB.
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse_max_upload_bytes(value: &str) -> Result<u64, String> {
+        value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=MAX_PUT_BYTES).contains(n))
+            .ok_or_else(|| format!("MAX_UPLOAD_BYTES must be a number of bytes from 1 to {MAX_PUT_BYTES}"))
     }
 
     /// Parses `SCOPE_CACHE_TTL_SECS`: whole seconds, 0 to [`Self::MAX_SCOPE_CACHE_TTL_SECS`].
@@ -192,15 +229,19 @@ pub struct OutboundRequest {
     pub url: String,
     /// Headers to send.
     pub headers: Vec<(String, String)>,
+    /// The body (empty for most S3 calls; the parts list of a multipart completion).
+    pub body: bytes::Bytes,
 }
 
-/// The answer to an [`OutboundRequest`]; bodies are not needed.
+/// The answer to an [`OutboundRequest`].
 #[derive(Debug, Clone)]
 pub struct OutboundResponse {
     /// The status code.
     pub status: u16,
     /// Headers, names lowercase.
     pub headers: Vec<(String, String)>,
+    /// The body (S3's XML answers: a new upload id, a parts list, an error).
+    pub body: bytes::Bytes,
 }
 
 impl OutboundResponse {

@@ -91,7 +91,7 @@ pub async fn confirm<R: Runtime>(
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Complete)?;
     let body: ConfirmUpload = json::parse(req)?;
-    let file = complete_upload(rt, &caller, &body.upload_id, Some(project_id), deferred).await?;
+    let file = complete_upload(rt, &caller, &body.upload_id, Some(project_id), None, deferred).await?;
     Ok(json::ok(
         StatusCode::OK,
         &json!({

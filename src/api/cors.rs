@@ -35,6 +35,7 @@ pub(super) fn decorate(response: &mut Response<Bytes>, allowed: Option<&str>) {
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("retry-after"),
+        // ETag and Location: what upload widgets read from S3-style answers.
+        HeaderValue::from_static("retry-after, etag, location"),
     );
 }

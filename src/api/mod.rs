@@ -11,6 +11,21 @@
 //! | `GET /v1/files`, `GET /v1/uploads`  | [`files::list`], [`files::list_uploads`] | `files:read`       |
 //! | `DELETE /v1/files?key=`             | [`files::delete`]          | `files:delete`                   |
 //!
+//! Companion-compatible S3 routes for Uppy's `@uppy/aws-s3` ([`companion`]), under
+//! `/v1/companion` (credential in `Authorization`, Uppy 5 `endpoint` + `headers`) and
+//! `/v1/companion/t/{upload token}` (Uppy 6 companion mode, which sends no headers):
+//!
+//! | route (after the prefix)                         | answer                                | permission         |
+//! |--------------------------------------------------|---------------------------------------|--------------------|
+//! | `GET s3/params?filename=&type=`                  | POST policy (R2: presigned PUT)       | `uploads:create`   |
+//! | `POST s3/multipart` `{filename, type}`           | `{key, uploadId, bucket}`             | `uploads:create`   |
+//! | `GET s3/multipart/{uploadId}?key=`               | the parts (every `ListParts` page)    | `uploads:create`   |
+//! | `GET s3/multipart/{uploadId}/{partNumber}?key=`  | `{url, expires}`                      | `uploads:create`   |
+//! | `GET s3/multipart/{uploadId}/batch?key=&partNumbers=` | `{presignedUrls}`                | `uploads:create`   |
+//! | `POST s3/multipart/{uploadId}/complete?key=`     | `{location, key, bucket}`, one `File` | `uploads:complete` |
+//! | `DELETE s3/multipart/{uploadId}?key=`            | `{}`; the upload is `aborted`         | `uploads:create`   |
+//! | `POST s3/presign` `{method, key, uploadId?, partNumber?}` | `{url}` (Uppy 6 `signRequest`) | by request   |
+//!
 //! The upstream Carcosa SDK's routes, `POST /api/v1/projects/{id}/uploads/init` and `…/confirm`,
 //! are served by [`compat`] on the same code; its `GET …/uploads`, `GET …/files` and
 //! `DELETE …/files` by [`files`].
@@ -19,12 +34,14 @@
 //! [`Deferred`] items for the caller to run after responding.
 
 mod auth;
+mod companion;
 pub mod compat;
 mod cors;
 pub mod downloads;
 mod error;
 pub mod files;
 mod json;
+mod multipart;
 mod signing;
 pub mod tokens;
 pub mod uploads;
@@ -94,6 +111,7 @@ pub(crate) fn upload_row<'a>(
         created_at_ms: t.created_at_ms,
         expires_at_ms: t.expires_at_ms,
         metadata,
+        s3_upload_id: t.s3_upload_id.as_deref(),
     }
 }
 
@@ -174,6 +192,10 @@ async fn route<R: Runtime>(
             Method::POST => compat::confirm(rt, req, project, deferred).await,
             _ => Err(ApiError::MethodNotAllowed("POST")),
         },
+        ["v1", "companion", "s3", rest @ ..] => companion::route(rt, req, None, rest, deferred).await,
+        ["v1", "companion", "t", token, "s3", rest @ ..] => {
+            companion::route(rt, req, Some(token), rest, deferred).await
+        }
         ["v1", "downloads"] => match *method {
             Method::POST => downloads::presign(rt, req, deferred).await,
             _ => Err(ApiError::MethodNotAllowed("POST")),

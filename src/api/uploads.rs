@@ -11,7 +11,7 @@ use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
-use crate::sigv4::{HeadObject, PutObject, MAX_PUT_BYTES};
+use crate::sigv4::{CompleteMultipartUpload, HeadObject, ListParts, PutObject, MAX_PUT_BYTES};
 use crate::store::{self, Completion, FileRow, StoredObject};
 use crate::upload_id::{self, UploadTicket};
 
@@ -119,7 +119,9 @@ pub(super) async fn presign_upload<R: Runtime>(
     }
 
     let row_id = new_id(rt)?;
-    let key = scope.prefix.object_key(&row_id, &filename)?;
+    let key = scope
+        .prefix
+        .object_key(&row_id, &filename, rt.config().max_object_key_bytes)?;
     // The client's name as given, for display: the key holds the sanitised one.
     let original_name: String = body.filename.chars().filter(|c| !c.is_control()).collect();
     let signable = signing::signable(rt, &scope.bucket)?;
@@ -146,6 +148,7 @@ pub(super) async fn presign_upload<R: Runtime>(
         content_type: content_type.map(str::to_owned),
         created_at_ms: now_ms,
         expires_at_ms,
+        s3_upload_id: None,
     };
     let upload_id = ticket.encode(&rt.config().upload_ids);
     let key = ticket.object_key.clone();
@@ -175,7 +178,7 @@ pub async fn complete<R: Runtime>(
 ) -> Result<Response<Bytes>, ApiError> {
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Complete)?;
-    let file = complete_upload(rt, &caller, upload_id, None, deferred).await?;
+    let file = complete_upload(rt, &caller, upload_id, None, None, deferred).await?;
     Ok(json::ok(
         StatusCode::OK,
         &json!({
@@ -196,12 +199,14 @@ pub async fn complete<R: Runtime>(
 }
 
 /// Completes `upload_id` for the caller (whose project must be `project_id` when given) and
-/// returns its file.
+/// returns its file. For a multipart upload, `parts` is the `CompleteMultipartUpload` body: the
+/// parts are assembled in S3 first, with the service's own signed request.
 pub(super) async fn complete_upload<R: Runtime>(
     rt: &R,
     caller: &Caller,
     upload_id: &str,
     project_id: Option<&str>,
+    parts: Option<String>,
     deferred: &mut Vec<Deferred>,
 ) -> Result<FileRow, ApiError> {
     // Ids this service hands out carry a ticket; plain ids are the upstream API's (or older).
@@ -265,6 +270,14 @@ pub(super) async fn complete_upload<R: Runtime>(
     }
 
     let signable = signing::signable(rt, &scope.bucket)?;
+    if let Some(parts) = parts {
+        let s3_upload_id = ticket.as_ref().and_then(|t| t.s3_upload_id.as_deref());
+        let s3_upload_id = s3_upload_id.ok_or(ApiError::UploadNotFound)?;
+        let (bucket, creds, key) = (&signable.bucket, &signable.credentials, upload.path.as_str());
+        let complete = CompleteMultipartUpload::new(bucket, creds, key, s3_upload_id);
+        let list = ListParts::new(bucket, creds, key, s3_upload_id);
+        super::multipart::assemble(rt, &complete, &list, now_ms, parts).await?;
+    }
     let head = HeadObject::new(&signable.bucket, &signable.credentials, &upload.path);
     let expiry = signing::expiry(rt, Some(HEAD_EXPIRY_SECS))?;
     let presigned = signing::sign(rt, &head, now_ms, expiry)?;
@@ -273,6 +286,7 @@ pub(super) async fn complete_upload<R: Runtime>(
             method: Method::HEAD,
             url: presigned.url,
             headers: presigned.headers,
+            body: Bytes::new(),
         })
         .await?;
     match answer.status {
@@ -340,7 +354,7 @@ pub(super) fn new_id<R: Runtime>(rt: &R) -> Result<String, ApiError> {
     Ok(ids::new_id(random))
 }
 
-fn validate_filename(raw: &str) -> Result<SafeFileName, ApiError> {
+pub(super) fn validate_filename(raw: &str) -> Result<SafeFileName, ApiError> {
     if raw.len() > MAX_RAW_FILENAME_BYTES {
         return Err(ApiError::bad_request(
             "invalid_filename",
@@ -352,7 +366,7 @@ fn validate_filename(raw: &str) -> Result<SafeFileName, ApiError> {
 
 /// Accepts `type/subtype` with optional parameters, in printable ASCII, as S3 stores it verbatim
 /// and browsers send it verbatim.
-fn validate_content_type(ct: &str) -> Result<&str, ApiError> {
+pub(super) fn validate_content_type(ct: &str) -> Result<&str, ApiError> {
     let ct = ct.trim();
     let token = |s: &str| {
         !s.is_empty()

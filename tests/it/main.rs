@@ -20,6 +20,7 @@ macro_rules! scenarios {
 
 mod bucket_cors;
 mod cli;
+mod companion;
 mod flows;
 mod listing;
 mod migrate;

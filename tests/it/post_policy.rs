@@ -36,7 +36,7 @@ impl Form {
 }
 
 /// Sends `fields` in order, then `file`, as `multipart/form-data`; returns status and body.
-async fn post(url: &str, fields: &[(String, String)], file: &[u8]) -> (u16, String) {
+pub(crate) async fn post(url: &str, fields: &[(String, String)], file: &[u8]) -> (u16, String) {
     let mut body = Vec::new();
     for (name, value) in fields {
         let part = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n");

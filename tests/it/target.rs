@@ -40,7 +40,27 @@ pub fn native_config() -> Config {
     // In-process, each request awaits its deferred writes before the next is sent, so waiting
     // for company would only slow the tests down; the Worker under test keeps the default.
     config.write_batch_delay_ms = 0;
+    config.max_object_key_bytes = max_key_bytes();
+    config.max_upload_bytes = max_upload_bytes();
     config
+}
+
+/// The form-upload size limit of the runs: `MAX_UPLOAD_BYTES`, as `scripts/test` passes it to
+/// `wrangler dev`, or 8 MiB (small enough to send one byte more in a test).
+pub fn max_upload_bytes() -> u64 {
+    std::env::var("MAX_UPLOAD_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8 * 1024 * 1024)
+}
+
+/// The longest object key the local S3 server stores (it keeps each key as one file name):
+/// `MAX_OBJECT_KEY_BYTES`, as `scripts/test` passes it to `wrangler dev`, or 160.
+pub fn max_key_bytes() -> usize {
+    std::env::var("MAX_OBJECT_KEY_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(160)
 }
 
 /// How long the Worker under test (and in-process runs) trust a resolved scope:
@@ -275,15 +295,18 @@ impl Runtime for NativeRuntime {
         for (n, v) in &request.headers {
             req = req.header(n, v);
         }
+        if !request.body.is_empty() {
+            req = req.body(request.body);
+        }
         let resp = req.send().await.map_err(|e| FetchError(e.to_string()))?;
-        Ok(OutboundResponse {
-            status: resp.status().as_u16(),
-            headers: resp
-                .headers()
-                .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-                .collect(),
-        })
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        let body = resp.bytes().await.map_err(|e| FetchError(e.to_string()))?;
+        Ok(OutboundResponse { status, headers, body })
     }
 
     async fn sleep(&self, ms: u32) {
