@@ -263,6 +263,7 @@ async fn delete_keys<R: Runtime>(
                 method: Method::DELETE,
                 url: presigned.url,
                 headers: presigned.headers,
+                body: bytes::Bytes::new(),
             })
             .await;
         match answer.map(|a| a.status) {
