@@ -49,10 +49,11 @@ async function mintToken() {
   return { token: r.body.token, expiresAt: r.body.expiresAt, api };
 }
 
-/// The object key a POST upload's location names (path style: /{bucket}/{key}).
+/// Whether a POST upload's location (absolute, or a path as some servers send) names this
+/// upload's object (path style: /{bucket}/{key}; virtual-host style: /{key}).
 function keyIn(location, upload) {
-  const pathname = decodeURIComponent(new URL(location).pathname);
-  return pathname.endsWith(`/${upload.key}`);
+  const pathname = decodeURIComponent(new URL(location, "http://localhost").pathname);
+  return pathname === `/${upload.key}` || pathname.endsWith(`/${upload.key}`);
 }
 
 async function recordUpload({ location }) {
