@@ -142,10 +142,10 @@ async fn health_and_cors(t: &Target) {
         .contains("authorization"));
     let r = t.call("GET", "/v1/nope", &[], None).await;
     assert_eq!((r.status, r.code()), (404, "not_found"));
-    let r = t.call("GET", "/v1/uploads", &[], None).await;
+    let r = t.call("PUT", "/v1/uploads", &[], None).await;
     assert_eq!(
         (r.status, r.code(), r.header("allow")),
-        (405, "method_not_allowed", Some("POST"))
+        (405, "method_not_allowed", Some("GET, POST"))
     );
 }
 
