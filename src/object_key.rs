@@ -142,15 +142,16 @@ fn shorten(name: &str, max: usize) -> String {
         Some(dot) if dot > 0 && name.len() - dot <= 16 && name.len() - dot < max => &name[dot..],
         _ => "",
     };
-    let mut stem_end = max - ext.len();
-    while !name.is_char_boundary(stem_end) {
-        stem_end -= 1;
-    }
-    let stem = name[..stem_end].trim_end();
-    if stem.is_empty() {
-        return String::new();
-    }
-    format!("{stem}{ext}")
+    let cut = |ext: &str| {
+        let mut stem_end = max - ext.len();
+        while !name.is_char_boundary(stem_end) {
+            stem_end -= 1;
+        }
+        let stem = name[..stem_end].trim_end();
+        (!stem.is_empty()).then(|| format!("{stem}{ext}"))
+    };
+    // Without the extension when it leaves no room for the stem's first character.
+    cut(ext).or_else(|| cut("")).unwrap_or_default()
 }
 
 fn is_plain_segment(s: &str) -> bool {

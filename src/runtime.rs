@@ -38,7 +38,7 @@ pub struct Config {
     /// The longest object key the bucket store accepts (`MAX_OBJECT_KEY_BYTES`): S3's and R2's
     /// 1024 bytes unless set lower. Only a file name that would not fit is shortened. A setting
     /// for stores that keep keys as file names (the local S3 server used in development and
-    /// tests takes about 160 bytes), not a product rule.
+    /// tests takes about 150 bytes), not a product rule.
     pub max_object_key_bytes: usize,
     /// The largest file a browser form upload (`GET …/s3/params`) may send, which S3 enforces
     /// through the POST policy (`MAX_UPLOAD_BYTES`; default and ceiling: S3's 5 GiB).

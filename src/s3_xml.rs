@@ -95,7 +95,10 @@ fn unescape(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         let after = &rest[amp..];
-        let Some(semi) = after.find(';') else { break };
+        let Some(semi) = after.find(';') else {
+            rest = after;
+            break;
+        };
         let entity = &after[1..semi];
         let decoded = match entity {
             "amp" => Some('&'),

@@ -192,6 +192,12 @@ async fn multipart_round_trip_in_companion_mode(t: &Target) {
         let r = call_t(t, "GET", &format!("multipart/{id}/{n}{q}"), &tok, None).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(r.body["expires"].as_u64().is_some());
+        // The scope is cached since `create`, and the ticket holds the rest: no database.
+        assert_ne!(
+            r.db_before_response,
+            Some(true),
+            "part {n} was signed after a database round trip"
+        );
         let (status, etag) = put(&r.s("url"), bytes.clone()).await;
         assert_eq!(status, 200);
         etags.push(json!({"PartNumber": n, "ETag": etag.unwrap()}));

@@ -55,12 +55,12 @@ pub fn max_upload_bytes() -> u64 {
 }
 
 /// The longest object key the local S3 server stores (it keeps each key as one file name):
-/// `MAX_OBJECT_KEY_BYTES`, as `scripts/test` passes it to `wrangler dev`, or 160.
+/// `MAX_OBJECT_KEY_BYTES`, as `scripts/test` passes it to `wrangler dev`, or 150.
 pub fn max_key_bytes() -> usize {
     std::env::var("MAX_OBJECT_KEY_BYTES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(160)
+        .unwrap_or(150)
 }
 
 /// How long the Worker under test (and in-process runs) trust a resolved scope:
