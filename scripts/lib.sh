@@ -355,10 +355,11 @@ pg_start_tls() {
     [[ $# -eq 2 ]] || { fail "usage: pg_start_tls DIR PORT"; return 1; }
     port="$2"
     pg_start "$1" "$port" >/dev/null || return 1
-    dir="$(_abspath "$1")" || return 1
+    # The certificates stay in DIR; the server's copy of its own goes where its data is.
+    tls="$(_abspath "$1")/tls" || return 1
+    dir="$(pg_data_dir "$1")" || return 1
     bin="$(pg_bindir)" || return 1
     data="$dir/data"
-    tls="$dir/tls"
     if [[ ! -f "$tls/server.crt" ]]; then
         command -v openssl >/dev/null || { fail "pg_start_tls needs openssl"; return 1; }
         mkdir -p "$tls"
