@@ -21,7 +21,7 @@ mod native {
     use carcosa_edge::provider::Provider;
     use carcosa_edge::scope::{self, BucketRow, Operation, ScopeRow, TeamRow};
     use carcosa_edge::sigv4::{
-        Bucket, Credentials, Expiry, GetObject, PutObject, SigningKey, SigningKeyCache, SigningTime, UrlStyle,
+        Bucket, Credentials, Expiry, GetObject, Presign, PutObject, SigningKey, SigningKeyCache, SigningTime, UrlStyle,
     };
     use carcosa_edge::storage;
     use carcosa_edge::vault::VaultKey;
@@ -94,7 +94,6 @@ mod native {
 
     fn sigv4(c: &mut Criterion) {
         let (bucket, creds, at, expiry) = (bucket(), credentials(), at(), expiry());
-        let key = SigningKey::derive(&creds, at, bucket.region());
         let mut g = c.benchmark_group("sigv4");
         g.bench_function("signing_key_derive", |b| {
             b.iter(|| SigningKey::derive(black_box(&creds), black_box(at), black_box("us-east-1")));
@@ -109,7 +108,7 @@ mod native {
         g.bench_function("put_object_presign", |b| {
             b.iter(|| {
                 PutObject::new(&bucket, &creds, black_box(OBJECT_KEY))
-                    .presign(&key, at, expiry)
+                    .presign(&mut cache, at, expiry)
                     .unwrap()
             });
         });
@@ -118,14 +117,14 @@ mod native {
                 PutObject::new(&bucket, &creds, black_box(OBJECT_KEY))
                     .content_type(black_box("image/jpeg"))
                     .content_length(black_box(48_213))
-                    .presign(&key, at, expiry)
+                    .presign(&mut cache, at, expiry)
                     .unwrap()
             });
         });
         g.bench_function("get_object_presign", |b| {
             b.iter(|| {
                 GetObject::new(&bucket, &creds, black_box(OBJECT_KEY))
-                    .presign(&key, at, expiry)
+                    .presign(&mut cache, at, expiry)
                     .unwrap()
             });
         });
@@ -160,7 +159,7 @@ mod native {
         g.bench_function("safe_file_name_and_key", |b| {
             b.iter(|| {
                 let name = SafeFileName::new(black_box("C:\\fakepath\\holiday-photo.jpg")).unwrap();
-                prefix.object_key(black_box(UPLOAD_ID), &name).unwrap()
+                prefix.object_key(black_box(UPLOAD_ID), &name, 1024).unwrap()
             });
         });
         g.finish();
@@ -180,13 +179,12 @@ mod native {
                 let hash = ApiKey::parse(black_box(&raw)).unwrap().hash();
                 let scope = scope::authorize(black_box(&row), Operation::Upload, None, now_ms).unwrap();
                 let name = SafeFileName::new(black_box("holiday-photo.jpg")).unwrap();
-                let key = scope.prefix.object_key(UPLOAD_ID, &name).unwrap();
+                let key = scope.prefix.object_key(UPLOAD_ID, &name, 1024).unwrap();
                 let target = storage::signable(&scope.bucket, &vault).unwrap();
-                let signing_key = cache.get(&target.credentials, at, target.bucket.region());
                 let url = PutObject::new(&target.bucket, &target.credentials, &key)
                     .content_type("image/jpeg")
                     .content_length(48_213)
-                    .presign(signing_key, at, expiry)
+                    .presign(&mut cache, at, expiry)
                     .unwrap();
                 (hash, url)
             });
@@ -197,9 +195,8 @@ mod native {
                 let scope = scope::authorize(black_box(&row), Operation::Download, None, now_ms).unwrap();
                 let key = scope.prefix.check_key(black_box(OBJECT_KEY)).unwrap();
                 let target = storage::signable(&scope.bucket, &vault).unwrap();
-                let signing_key = cache.get(&target.credentials, at, target.bucket.region());
                 let url = GetObject::new(&target.bucket, &target.credentials, key)
-                    .presign(signing_key, at, expiry)
+                    .presign(&mut cache, at, expiry)
                     .unwrap();
                 (hash, url)
             });
@@ -246,9 +243,10 @@ mod native {
         };
         use aws_sigv4::sign::v4;
         use aws_smithy_runtime_api::client::identity::Identity;
-        use carcosa_edge::sigv4::{self, PutObject, SigningKey};
+        use carcosa_edge::sigv4::{self, Presign, PutObject, SigningKeyCache};
         use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
         use rusty_s3::S3Action;
+        use std::cell::RefCell;
 
         use super::{at, bucket, credentials, expiry, ACCESS_KEY_ID, NOW_SECS, OBJECT_KEY, SECRET_KEY};
 
@@ -257,7 +255,8 @@ mod native {
         pub struct Peers {
             bucket: sigv4::Bucket,
             creds: sigv4::Credentials,
-            key: SigningKey,
+            /// Warm, as in a busy isolate.
+            keys: RefCell<SigningKeyCache>,
             rusty_bucket: rusty_s3::Bucket,
             rusty_creds: rusty_s3::Credentials,
             identity: Identity,
@@ -266,7 +265,8 @@ mod native {
         impl Peers {
             pub fn new() -> Self {
                 let (bucket, creds) = (bucket(), credentials());
-                let key = SigningKey::derive(&creds, at(), bucket.region());
+                let mut keys = SigningKeyCache::new();
+                keys.get(&creds, at(), bucket.region());
                 let endpoint = "https://s3.us-east-1.amazonaws.com".parse().unwrap();
                 let style = rusty_s3::UrlStyle::VirtualHost;
                 let rusty_bucket = rusty_s3::Bucket::new(endpoint, style, "carcosa-uploads", "us-east-1").unwrap();
@@ -276,7 +276,7 @@ mod native {
                 Self {
                     bucket,
                     creds,
-                    key,
+                    keys: RefCell::new(keys),
                     rusty_bucket,
                     rusty_creds,
                     identity,
@@ -284,20 +284,23 @@ mod native {
             }
 
             pub fn carcosa_edge(&self, headers: &[(&str, &str)]) -> String {
-                self.carcosa_edge_with(&self.key, headers)
+                let put = self.carcosa_edge_put(headers);
+                put.presign(&mut self.keys.borrow_mut(), at(), expiry()).unwrap().url
             }
 
             pub fn carcosa_edge_derive(&self, headers: &[(&str, &str)]) -> String {
-                let key = SigningKey::derive(&self.creds, at(), self.bucket.region());
-                self.carcosa_edge_with(&key, headers)
+                self.carcosa_edge_put(headers)
+                    .presign_uncached(at(), expiry())
+                    .unwrap()
+                    .url
             }
 
-            fn carcosa_edge_with(&self, key: &SigningKey, headers: &[(&str, &str)]) -> String {
+            fn carcosa_edge_put(&self, headers: &[(&str, &str)]) -> PutObject<'_> {
                 let mut put = PutObject::new(&self.bucket, &self.creds, OBJECT_KEY);
                 for (name, value) in headers {
                     put = put.header(name, value);
                 }
-                put.presign(key, at(), expiry()).unwrap().url
+                put
             }
 
             pub fn rusty_s3(&self, headers: &[(&str, &str)]) -> String {

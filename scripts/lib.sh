@@ -11,8 +11,10 @@
 #     ensure_rust_tools           wasm32 target, worker-build, wasm-bindgen-cli (Cargo.lock version), s3s-fs
 #     ensure_node_tools           `npm ci` when node_modules is missing or older than package-lock.json
 #     ensure_system_packages      PostgreSQL server binaries and curl, from Debian packages
-#   pg_start DIR PORT             throwaway PostgreSQL cluster in DIR; prints and exports DATABASE_URL
+#   pg_start DIR PORT             throwaway PostgreSQL cluster for DIR; prints and exports DATABASE_URL
 #   pg_stop DIR
+#   pg_destroy DIR                stop it and delete its data
+#   pg_data_dir DIR               where the cluster for DIR keeps its data and socket
 #   pg_url PORT [DB]              the password URL for a cluster started by pg_start
 #   pg_createdb URL NAME          create database NAME if missing; prints its URL
 #   pg_start_tls DIR PORT         as pg_start, but TLS-only (hostssl) with a generated CA in DIR/tls
@@ -25,7 +27,8 @@
 #   wrangler_dry_run [OUTDIR]     bundle as `wrangler deploy` would (offline); prints the upload size
 #   dev_up / dev_down             all of the above with the default ports below
 #
-# Everything stateful lives under .dev/ in the repository (git-ignored).
+# Everything stateful lives under .dev/ in the repository (git-ignored), except PostgreSQL's data
+# when run as root (see pg_data_dir).
 
 CARCOSA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARCOSA_DEV="$CARCOSA_ROOT/.dev"
@@ -201,28 +204,57 @@ pg_url() { printf 'postgres://postgres:postgres@127.0.0.1:%s/%s' "$1" "${2:-post
 # initdb/postgres refuse to run as root, so as root they run as the `postgres` system user.
 _pg_as_owner() {
     if [[ $EUID -eq 0 ]]; then
-        runuser -u postgres -- "$@"
+        # From /: the caller's folder may be one postgres cannot enter.
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
 }
 
+# As root, the server runs as the `postgres` user, which cannot reach a checkout inside a private
+# folder (root's 0700 home, a `mktemp -d` folder). Its data and socket then live in /var/tmp
+# (kept across reboots, like .dev/), one folder per DIR, keyed by DIR's absolute path so that two
+# clones never share or stop each other's cluster. Other users run the server themselves, in DIR.
+pg_data_dir() {
+    local dir
+    [[ $# -eq 1 ]] || { fail "usage: pg_data_dir DIR"; return 1; }
+    dir="$(_abspath "$1")" || return 1
+    if [[ $EUID -ne 0 ]]; then
+        printf '%s' "$dir"
+        return 0
+    fi
+    printf '/var/tmp/carcosa-edge-pg-%s' "$(printf '%s' "$dir" | sha256sum | cut -c1-16)"
+}
+
+# Creates the data folder for the postgres user, refusing one someone else planted.
+_pg_prepare_dir() {
+    local dir="$1"
+    [[ $EUID -eq 0 ]] || return 0
+    id postgres >/dev/null 2>&1 || { fail "no 'postgres' user to run the server as (install postgresql-common)"; return 1; }
+    [[ ! -L "$dir" ]] || { fail "$dir is a symbolic link; remove it"; return 1; }
+    if [[ -e "$dir" ]]; then
+        local owner
+        owner="$(stat -c %U "$dir")"
+        [[ -d "$dir" && ( "$owner" == postgres || "$owner" == root ) ]] ||
+            { fail "$dir exists and belongs to $owner; remove it"; return 1; }
+    fi
+    install -d -o postgres -g postgres -m 0700 "$dir" || return 1
+    _pg_as_owner test -w "$dir" ||
+        { fail "user postgres cannot write $dir (a parent directory is not traversable)"; return 1; }
+}
+
 pg_start() {
     local dir port bin data
     [[ $# -eq 2 ]] || { fail "usage: pg_start DIR PORT"; return 1; }
-    dir="$(_abspath "$1")" || return 1
+    dir="$(pg_data_dir "$1")" || return 1
     port="$2"
     bin="$(pg_bindir)" || { fail "no PostgreSQL server binaries (run: bash scripts/lib.sh ensure_toolchain)"; return 1; }
     data="$dir/data"
     # The unix socket path must fit in 107 bytes.
     (( ${#dir} < 90 )) || { fail "pg_start: $dir is too long for a unix socket path"; return 1; }
-
-    if [[ $EUID -eq 0 ]]; then
-        id postgres >/dev/null 2>&1 || { fail "no 'postgres' user to run the server as (install postgresql-common)"; return 1; }
-        chown postgres: "$dir" || return 1
-        runuser -u postgres -- test -w "$dir" ||
-            { fail "user postgres cannot write $dir (a parent directory is not traversable)"; return 1; }
-    fi
+    _pg_prepare_dir "$dir" || return 1
+    # Where to look when the cluster lives elsewhere.
+    [[ "$dir" == "$(_abspath "$1")" ]] || printf '%s\n' "$dir" >"$1/location"
 
     [[ -f "$data/PG_VERSION" ]] || _pg_init "$bin" "$dir" || return 1
 
@@ -234,7 +266,7 @@ pg_start() {
             return 0
         fi
         say "PostgreSQL in $dir runs on another port; restarting on $port"
-        pg_stop "$dir" || return 1
+        pg_stop "$1" || return 1
     fi
 
     # Settings on the command line so a reused data directory can move to another port.
@@ -281,13 +313,21 @@ _pg_init() {
 pg_stop() {
     local dir bin
     [[ $# -eq 1 ]] || { fail "usage: pg_stop DIR"; return 1; }
-    [[ -f "$1/data/PG_VERSION" ]] || return 0
-    dir="$(_abspath "$1")" || return 1
+    dir="$(pg_data_dir "$1")" || return 1
+    [[ -f "$dir/data/PG_VERSION" ]] || return 0
     bin="$(pg_bindir)" || return 0
     _pg_as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || return 0
     _pg_as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null ||
         { fail "could not stop PostgreSQL in $dir" "$dir/postgres.log"; return 1; }
     say "PostgreSQL in $dir stopped"
+}
+
+pg_destroy() {
+    local dir
+    [[ $# -eq 1 ]] || { fail "usage: pg_destroy DIR"; return 1; }
+    pg_stop "$1" || return 1
+    dir="$(pg_data_dir "$1")" || return 1
+    rm -rf "$dir"
 }
 
 # Prints the URL of database NAME on the same server, creating the database when missing.
@@ -313,10 +353,11 @@ pg_start_tls() {
     [[ $# -eq 2 ]] || { fail "usage: pg_start_tls DIR PORT"; return 1; }
     port="$2"
     pg_start "$1" "$port" >/dev/null || return 1
-    dir="$(_abspath "$1")" || return 1
+    # The certificates stay in DIR; the server's copy of its own goes where its data is.
+    tls="$(_abspath "$1")/tls" || return 1
+    dir="$(pg_data_dir "$1")" || return 1
     bin="$(pg_bindir)" || return 1
     data="$dir/data"
-    tls="$dir/tls"
     if [[ ! -f "$tls/server.crt" ]]; then
         command -v openssl >/dev/null || { fail "pg_start_tls needs openssl"; return 1; }
         mkdir -p "$tls"
@@ -590,10 +631,13 @@ wrangler_start() {
     # A running instance is reused only if it got the same database and secrets.
     local settings
     settings="$(printf '%s\n' "$hyperdrive" "$CREDENTIALS_ENCRYPTION_KEY" "$UPLOAD_TOKEN_SECRET" \
-        "${SCOPE_CACHE_TTL_SECS:-}" | sha256sum | cut -c1-64)"
-    # SCOPE_CACHE_TTL_SECS in the environment overrides wrangler.toml's value (tests use a short one).
+        "${SCOPE_CACHE_TTL_SECS:-}" "${MAX_OBJECT_KEY_BYTES:-}" "${MAX_UPLOAD_BYTES:-}" | sha256sum | cut -c1-64)"
+    # SCOPE_CACHE_TTL_SECS in the environment overrides wrangler.toml's value (tests use a short one);
+    # MAX_OBJECT_KEY_BYTES fits keys to the local S3 server, which stores each key as one file name.
     local vars=()
-    [[ -z "${SCOPE_CACHE_TTL_SECS:-}" ]] || vars=(--var "SCOPE_CACHE_TTL_SECS:$SCOPE_CACHE_TTL_SECS")
+    [[ -z "${SCOPE_CACHE_TTL_SECS:-}" ]] || vars+=(--var "SCOPE_CACHE_TTL_SECS:$SCOPE_CACHE_TTL_SECS")
+    [[ -z "${MAX_OBJECT_KEY_BYTES:-}" ]] || vars+=(--var "MAX_OBJECT_KEY_BYTES:$MAX_OBJECT_KEY_BYTES")
+    [[ -z "${MAX_UPLOAD_BYTES:-}" ]] || vars+=(--var "MAX_UPLOAD_BYTES:$MAX_UPLOAD_BYTES")
     if pid="$(_wrangler_pid "$port")" && _worker_ready "$port" &&
         [[ "$(cat "$CARCOSA_DEV/wrangler/$port.settings" 2>/dev/null)" == "$settings" ]]; then
         return 0

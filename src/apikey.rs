@@ -97,9 +97,16 @@ impl ApiKey {
     }
 }
 
-/// Lowercase hex SHA-256 of an API key (64 characters).
-#[derive(Debug, Clone)]
+/// Lowercase hex SHA-256 of an API key (64 characters). It identifies the key in the database,
+/// so `Debug` redacts it.
+#[derive(Clone)]
 pub struct KeyHash(String);
+
+impl std::fmt::Debug for KeyHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyHash(<redacted>)")
+    }
+}
 
 impl KeyHash {
     /// The hex digest.

@@ -5,22 +5,27 @@
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
+use base64::Engine as _;
 use bytes::Bytes;
 use futures_channel::oneshot;
-use tokio_postgres::Client;
+use futures_util::FutureExt as _;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, NoTls};
 use worker::postgres_tls::PassthroughTls;
 use worker::{
-    console_error, console_log, event, Context, Env, Fetch, Headers, Method, Request, RequestInit, Response,
-    SecureTransport, Socket,
+    console_error, console_log, console_warn, event, Context, Env, Fetch, Headers, Method, Request, RequestInit,
+    Response, SecureTransport, Socket,
 };
 
-use crate::api::{self, MAX_BODY_BYTES};
+use crate::api::{self, ApiError, MAX_BODY_BYTES};
+use crate::pg_handshake::{self, Handshake, HandshakeError, Replay};
 use crate::runtime::{
-    AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
+    log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
 };
 use crate::store::StoreError;
 use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
+use crate::webcrypto;
 
 /// The Hyperdrive binding's name in `wrangler.toml`.
 const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
@@ -55,30 +60,49 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let mut random = [0u8; 8];
+    // Without randomness the id is all zeros; a request is never refused for a log field.
+    let _ = getrandom::getrandom(&mut random);
+    let head = request_head(&req);
+    let request_id = match &head {
+        Ok(head) => api::request_id(head.headers(), random),
+        Err(_) => hex::encode(random),
+    };
+    let origin = req.headers().get("origin").ok().flatten();
     let isolate = match isolate(&env) {
         Ok(isolate) => isolate,
         Err(reason) => {
-            console_error!("carcosa-edge is misconfigured: {reason}");
-            return Response::from_json(&serde_json::json!({
-                "error": "misconfigured",
-                "message": "the service is not configured; see its logs",
-            }))
-            .map(|r| r.with_status(500));
+            // Without a configuration, CORS still follows ALLOWED_ORIGINS (a var, not a secret),
+            // so a browser can read the error.
+            let allowed = AllowedOrigins::parse(&env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default());
+            let e = ApiError::Misconfigured(reason);
+            log_error(&request_id, &e);
+            return to_worker(api::refuse(&e, &allowed, origin.as_deref(), &request_id));
         }
     };
-    let request = match to_http(req).await {
-        Ok(request) => request,
-        Err(e) => {
-            console_error!("unreadable request: {e}");
-            return Response::from_json(&serde_json::json!({
-                "error": "invalid_request",
-                "message": "the request could not be read",
-            }))
-            .map(|r| r.with_status(400));
+    let refuse = |e: ApiError| {
+        log_error(&request_id, &e);
+        to_worker(api::refuse(
+            &e,
+            &isolate.config.allowed_origins,
+            origin.as_deref(),
+            &request_id,
+        ))
+    };
+    let head = match head {
+        Ok(head) => head,
+        Err(e) => return refuse(ApiError::InvalidRequest(format!("unreadable request head: {e}"))),
+    };
+    let body = match read_body(&mut req, head.headers()).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return refuse(ApiError::BodyTooLarge(MAX_BODY_BYTES)),
+        Err(BodyError::Unreadable(e)) => {
+            return refuse(ApiError::InvalidRequest(format!("unreadable request body: {e}")))
         }
     };
-    let rt = WorkerRuntime::new(env, isolate);
+    let request = head.map(|()| body);
+    let rt = WorkerRuntime::new(env, Rc::clone(&isolate), request_id.clone());
     let handled = api::handle(&rt, request).await;
     let response = to_worker(handled.response);
     ctx.wait_until(async move {
@@ -86,6 +110,26 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         rt.close().await;
     });
     response
+}
+
+/// One structured line on the Worker's console, at the console level matching `level`.
+fn log(level: Level, request_id: &str, message: &str) {
+    let line = log_line(level, request_id, message);
+    match level {
+        Level::Error => console_error!("{line}"),
+        Level::Warn => console_warn!("{line}"),
+        Level::Info => console_log!("{line}"),
+    }
+}
+
+fn log_error(request_id: &str, e: &ApiError) {
+    if let Some(detail) = e.log_detail() {
+        log(
+            Level::Error,
+            request_id,
+            &format!("{} ({}): {detail}", e.code(), e.status()),
+        );
+    }
 }
 
 fn config(env: &Env) -> Result<Config, String> {
@@ -100,18 +144,24 @@ fn config(env: &Env) -> Result<Config, String> {
             TokenSecret::new(secret.to_string().as_bytes()).map_err(|e| format!("UPLOAD_TOKEN_SECRET: {e}"))?;
         config.upload_tokens = Some(secret);
     }
+    // Unset or empty: no browser origin is allowed.
     if let Ok(origins) = env.var("ALLOWED_ORIGINS") {
         config.allowed_origins = AllowedOrigins::parse(&origins.to_string());
     }
     if let Ok(ttl) = env.var("SCOPE_CACHE_TTL_SECS") {
         config.scope_cache_ttl_secs = Config::parse_scope_cache_ttl(&ttl.to_string())?;
     }
+    if let Ok(max) = env.var("MAX_OBJECT_KEY_BYTES") {
+        config.max_object_key_bytes = Config::parse_max_object_key_bytes(&max.to_string())?;
+    }
+    if let Ok(max) = env.var("MAX_UPLOAD_BYTES") {
+        config.max_upload_bytes = Config::parse_max_upload_bytes(&max.to_string())?;
+    }
     Ok(config)
 }
 
-/// Reads the request into `http` types. The body is read only up to one byte past the limit, so
-/// an oversized body is refused without buffering all of it.
-async fn to_http(mut req: Request) -> worker::Result<http::Request<Bytes>> {
+/// The request's method, path, query and headers as `http` types.
+fn request_head(req: &Request) -> Result<http::Request<()>, String> {
     // The path (already parsed by `worker`) and the query of the serialised URL: no URL parser
     // (and its IDNA tables) in the bundle. A serialised URL has no raw `?` before its query, and
     // no raw `#` before its fragment.
@@ -121,26 +171,79 @@ async fn to_http(mut req: Request) -> worker::Result<http::Request<Bytes>> {
         Some((_, q)) => format!("{}?{q}", req.path()),
         None => req.path(),
     };
-    let mut builder = http::Request::builder()
+    let mut head = http::Request::builder()
         .method(req.method().as_ref())
-        .uri(path_and_query);
+        .uri(path_and_query)
+        .body(())
+        .map_err(|e| e.to_string())?;
+    // Straight into the map: each value's string is taken over, not copied, and checked once.
+    let headers = head.headers_mut();
     for (name, value) in req.headers().entries() {
-        builder = builder.header(name, value);
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        let value = http::HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|e| e.to_string())?;
+        headers.append(name, value);
     }
-    let mut body = Vec::new();
-    if !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
-        use futures_util::StreamExt;
-        let mut stream = req.stream()?;
-        while let Some(chunk) = stream.next().await {
-            body.extend_from_slice(&chunk?);
-            if body.len() > MAX_BODY_BYTES {
-                break;
-            }
+    Ok(head)
+}
+
+/// Why a body was not read.
+enum BodyError {
+    /// Over [`MAX_BODY_BYTES`], declared or counted.
+    TooLarge,
+    /// The platform could not hand the body over.
+    Unreadable(worker::Error),
+}
+
+/// How much of an undeclared (chunked) body over the limit is read and thrown away before the
+/// 413 is sent. Answering while the client is still sending makes `wrangler dev`'s proxy (and
+/// some clients) report a lost connection instead of the answer; past this, it is the client's
+/// problem.
+const DRAIN_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+
+/// Reads the body of methods that carry one. A declared `Content-Length` over the limit is
+/// refused unread; a declared one within it is read in one call; an undeclared one is read in
+/// chunks up to the limit, and the rest drained.
+async fn read_body(req: &mut Request, headers: &http::HeaderMap) -> Result<Bytes, BodyError> {
+    if matches!(req.method(), Method::Get | Method::Head | Method::Options) {
+        return Ok(Bytes::new());
+    }
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(len) = declared {
+        if len > MAX_BODY_BYTES as u64 {
+            return Err(BodyError::TooLarge);
         }
+        let body = req.bytes().await.map_err(BodyError::Unreadable)?;
+        return if body.len() > MAX_BODY_BYTES {
+            Err(BodyError::TooLarge)
+        } else {
+            Ok(Bytes::from(body))
+        };
     }
-    builder
-        .body(Bytes::from(body))
-        .map_err(|e| worker::Error::RustError(e.to_string()))
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    let mut stream = match req.stream() {
+        Ok(stream) => stream,
+        // No body at all.
+        Err(_) => return Ok(Bytes::new()),
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(BodyError::Unreadable)?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            let mut drained = body.len() + chunk.len();
+            while drained <= DRAIN_LIMIT_BYTES {
+                match stream.next().await {
+                    Some(Ok(chunk)) => drained += chunk.len(),
+                    Some(Err(_)) | None => break,
+                }
+            }
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
@@ -159,20 +262,49 @@ fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
     Ok(response.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
+/// Opens a session on `socket` with SCRAM's key stretching in WebCrypto: `None` when the server
+/// wants another authentication (the socket is then spent).
+async fn handshake(mut socket: Socket, config: &tokio_postgres::Config) -> Result<Option<Replay<Socket>>, StoreError> {
+    let failed = |e: HandshakeError| StoreError::Connect(e.to_string());
+    // As tokio-postgres would: ask for TLS unless disabled, and insist on it when required.
+    if config.get_ssl_mode() != SslMode::Disable {
+        if pg_handshake::request_tls(&mut socket)
+            .await
+            .map_err(|e| failed(e.into()))?
+        {
+            socket = socket.start_tls();
+        } else if config.get_ssl_mode() == SslMode::Require {
+            return Err(StoreError::Connect("the database does not offer TLS".into()));
+        }
+    }
+    let mut nonce = [0u8; 18];
+    getrandom::getrandom(&mut nonce).map_err(|e| StoreError::Connect(format!("no randomness for SCRAM: {e}")))?;
+    let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);
+    match pg_handshake::start(socket, config, &nonce, webcrypto::pbkdf2_sha256)
+        .await
+        .map_err(failed)?
+    {
+        Handshake::Ready(session) => Ok(Some(session)),
+        Handshake::Unsupported => Ok(None),
+    }
+}
+
 /// The Worker's side of [`Runtime`]: Hyperdrive for Postgres, `fetch` for S3, `Date.now()`.
 struct WorkerRuntime {
     env: Env,
     isolate: Rc<Isolate>,
+    request_id: String,
     db: OnceCell<Client>,
     /// Fires when the connection task ends, so [`WorkerRuntime::close`] can wait for it.
     closed: RefCell<Option<oneshot::Receiver<()>>>,
 }
 
 impl WorkerRuntime {
-    fn new(env: Env, isolate: Rc<Isolate>) -> Self {
+    fn new(env: Env, isolate: Rc<Isolate>, request_id: String) -> Self {
         Self {
             env,
             isolate,
+            request_id,
             db: OnceCell::new(),
             closed: RefCell::new(None),
         }
@@ -183,22 +315,43 @@ impl WorkerRuntime {
             .env
             .hyperdrive(HYPERDRIVE_BINDING)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let socket = Socket::builder()
-            .secure_transport(SecureTransport::StartTls)
-            .connect(hyperdrive.host(), hyperdrive.port())
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
         let config: tokio_postgres::Config = hyperdrive
             .connection_string()
             .parse()
             .map_err(|_| StoreError::Connect("the Hyperdrive connection string does not parse".into()))?;
-        let (client, connection) = config
-            .connect_raw(socket, PassthroughTls)
-            .await
-            .map_err(StoreError::from)?;
+        let open = || {
+            Socket::builder()
+                .secure_transport(SecureTransport::StartTls)
+                .connect(hyperdrive.host(), hyperdrive.port())
+                .map_err(|e| StoreError::Connect(e.to_string()))
+        };
+        // SCRAM with WebCrypto's PBKDF2 (pg_handshake), then tokio-postgres on the open session;
+        // any other authentication, tokio-postgres from the start on a new connection.
+        let (client, connection) = match handshake(open()?, &config).await? {
+            Some(session) => {
+                let mut rest = config.clone();
+                rest.ssl_mode(SslMode::Disable);
+                let (client, connection) = rest.connect_raw(session, NoTls).await?;
+                (client, connection.boxed_local())
+            }
+            None => {
+                let (client, connection) = config.connect_raw(open()?, PassthroughTls).await?;
+                (client, connection.boxed_local())
+            }
+        };
         let (done, closed) = oneshot::channel();
+        let request_id = self.request_id.clone();
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = connection.await {
-                console_error!("database connection ended with an error: {e}");
+                let e = ApiError::from(StoreError::from(e));
+                log(
+                    Level::Error,
+                    &request_id,
+                    &format!(
+                        "database connection ended with an error: {}",
+                        e.log_detail().unwrap_or_default()
+                    ),
+                );
             }
             let _ = done.send(());
         });
@@ -250,26 +403,31 @@ impl Runtime for WorkerRuntime {
         let mut init = RequestInit::new();
         init.with_method(Method::from(request.method.as_str().to_owned()))
             .with_headers(headers);
+        if !request.body.is_empty() {
+            init.with_body(Some(worker::js_sys::Uint8Array::from(request.body.as_ref()).into()));
+        }
         let req = Request::new_with_init(&request.url, &init).map_err(err)?;
-        let response = Fetch::Request(req).send().await.map_err(err)?;
-        Ok(OutboundResponse {
-            status: response.status_code(),
-            headers: response
-                .headers()
-                .entries()
-                .map(|(n, v)| (n.to_ascii_lowercase(), v))
-                .collect(),
-        })
+        let mut response = Fetch::Request(req).send().await.map_err(err)?;
+        let status = response.status_code();
+        let headers = response
+            .headers()
+            .entries()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
+            .collect();
+        // S3's answers here are small XML documents (or nothing, for HEAD).
+        let body = response.bytes().await.map_err(err)?.into();
+        Ok(OutboundResponse { status, headers, body })
     }
 
     async fn sleep(&self, ms: u32) {
         worker::Delay::from(std::time::Duration::from_millis(u64::from(ms))).await;
     }
 
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
     fn log(&self, level: Level, message: &str) {
-        match level {
-            Level::Error => console_error!("{message}"),
-            Level::Info => console_log!("{message}"),
-        }
+        log(level, &self.request_id, message);
     }
 }

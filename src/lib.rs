@@ -10,13 +10,13 @@
 //! [`runtime::Runtime`] implementations (the Worker entry point, tests) do IO.
 //!
 //! ```
-//! use carcosa_edge::sigv4::{Bucket, Credentials, Expiry, GetObject, SigningKey, SigningTime, UrlStyle};
+//! use carcosa_edge::sigv4::{Bucket, Credentials, Expiry, GetObject, Presign, SigningKeyCache, SigningTime, UrlStyle};
 //!
 //! let bucket = Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap();
 //! let creds = Credentials::new("AKIDEXAMPLE", "secret");
 //! let at = SigningTime::from_unix(1_700_000_000).unwrap();
-//! let key = SigningKey::derive(&creds, at, bucket.region());
-//! let url = GetObject::new(&bucket, &creds, "acme/site/a.txt").presign(&key, at, Expiry::from_secs(900).unwrap()).unwrap().url;
+//! let mut keys = SigningKeyCache::new();
+//! let url = GetObject::new(&bucket, &creds, "acme/site/a.txt").presign(&mut keys, at, Expiry::from_secs(900).unwrap()).unwrap().url;
 //! assert!(url.starts_with("http://127.0.0.1:9000/uploads/acme/site/a.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256"));
 //! ```
 //!
@@ -26,14 +26,17 @@ pub mod api;
 pub mod apikey;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod disposition;
 pub mod ids;
 pub mod object_key;
 pub mod permission;
-pub mod post_policy;
+pub mod pg_handshake;
 pub mod provider;
 pub mod runtime;
+pub mod s3_xml;
 pub mod scope;
 pub mod scope_cache;
+pub mod scram;
 pub mod sigv4;
 pub mod storage;
 pub mod store;
@@ -44,3 +47,5 @@ pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;
+#[cfg(target_arch = "wasm32")]
+mod webcrypto;

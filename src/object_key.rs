@@ -7,14 +7,7 @@
 
 use std::fmt;
 
-/// S3's limit on a key, in UTF-8 bytes.
-pub const MAX_KEY_BYTES: usize = 1024;
-
-/// Longest file-name segment kept in a key, in bytes; longer names are shortened (extension kept)
-/// and the original name stays in the upload record. S3 allows 1024-byte keys, but S3-compatible
-/// servers that store objects as files refuse long names (255 bytes per segment, and some encode
-/// the whole key into one file name), so keys stay short enough for those too.
-pub const MAX_FILENAME_BYTES: usize = 90;
+use crate::sigv4::MAX_OBJECT_KEY_BYTES;
 
 /// Why a key or file name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,16 +55,26 @@ impl Prefix {
         &self.0
     }
 
-    /// The key of upload `upload_id` named `filename` (already sanitised) under this prefix.
+    /// The key of upload `upload_id` named `filename` (already sanitised) under this prefix, at
+    /// most `max_key_bytes` long (S3's 1024 bytes, or less where the store allows less): only a
+    /// name that does not fit is shortened, keeping its extension. The original name stays in the
+    /// upload record.
     ///
     /// # Errors
-    /// [`KeyError::TooLong`] when the whole key would exceed [`MAX_KEY_BYTES`].
-    pub fn object_key(&self, upload_id: &str, filename: &SafeFileName) -> Result<String, KeyError> {
-        let key = format!("{}/{}/{}", self.0, upload_id, filename.0);
-        if key.len() > MAX_KEY_BYTES {
+    /// [`KeyError::TooLong`] when the prefix and id leave no room for a name.
+    pub fn object_key(
+        &self,
+        upload_id: &str,
+        filename: &SafeFileName,
+        max_key_bytes: usize,
+    ) -> Result<String, KeyError> {
+        let dir = format!("{}/{}/", self.0, upload_id);
+        let room = max_key_bytes.min(MAX_OBJECT_KEY_BYTES).saturating_sub(dir.len());
+        let name = shorten(&filename.0, room);
+        if name.is_empty() {
             return Err(KeyError::TooLong);
         }
-        Ok(key)
+        Ok(dir + &name)
     }
 
     /// Accepts a client-supplied key only if it lies strictly inside this prefix and is well formed.
@@ -79,7 +82,7 @@ impl Prefix {
     /// # Errors
     /// [`KeyError::OutsidePrefix`], [`KeyError::Malformed`] or [`KeyError::TooLong`].
     pub fn check_key<'k>(&self, key: &'k str) -> Result<&'k str, KeyError> {
-        if key.len() > MAX_KEY_BYTES {
+        if key.len() > MAX_OBJECT_KEY_BYTES {
             return Err(KeyError::TooLong);
         }
         if !key.split('/').all(is_plain_segment) {
@@ -99,7 +102,7 @@ impl fmt::Display for Prefix {
 }
 
 /// A file name that is safe as the last segment of a key: no separators, no control characters,
-/// not `.`/`..`, at most [`MAX_FILENAME_BYTES`] bytes.
+/// not `.`/`..`, at most [`MAX_OBJECT_KEY_BYTES`] bytes (its key may shorten it further).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeFileName(String);
 
@@ -107,19 +110,22 @@ impl SafeFileName {
     /// Sanitises a client's file name.
     ///
     /// Keeps the last path component (clients send `C:\fakepath\a.txt` or `dir/a.txt`), drops
-    /// control characters, trims white space, and shortens long names while keeping a short
-    /// extension, so `x….tar.gz` stays recognisable.
+    /// control characters, trims white space, and shortens names no key could hold while keeping
+    /// a short extension, so `x….tar.gz` stays recognisable.
     ///
     /// # Errors
     /// [`KeyError::EmptyFileName`] when nothing usable is left.
     pub fn new(raw: &str) -> Result<Self, KeyError> {
         let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-        let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+        let cleaned: String = last
+            .chars()
+            .filter(|c| !c.is_control() && !is_format_character(*c))
+            .collect();
         let cleaned = cleaned.trim();
         if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
             return Err(KeyError::EmptyFileName);
         }
-        Ok(Self(shorten(cleaned, MAX_FILENAME_BYTES)))
+        Ok(Self(shorten(cleaned, MAX_OBJECT_KEY_BYTES)))
     }
 
     /// The sanitised name.
@@ -129,21 +135,63 @@ impl SafeFileName {
     }
 }
 
+/// `name` without Unicode format characters (general category Cf): bidi controls such as U+202E
+/// make `gpj.exe` display as `exe.jpg`, and zero-width ones make two names look alike.
+#[must_use]
+pub fn without_format_characters(name: &str) -> String {
+    name.chars().filter(|c| !is_format_character(*c)).collect()
+}
+
+/// Whether `c` is in Unicode's general category Cf (format), as of Unicode 15.1. Hand-written:
+/// the list is short and stable, and a general-category crate would put all of its tables into
+/// the Worker's bundle for these few ranges.
+#[must_use]
+pub fn is_format_character(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0xAD | 0x600..=0x605
+            | 0x61C
+            | 0x6DD
+            | 0x70F
+            | 0x890..=0x891
+            | 0x8E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
 /// Cuts `name` to at most `max` bytes on a character boundary, keeping an extension of up to 16
-/// bytes.
+/// bytes when there is room for some of the stem too (empty when `max` is 0).
 fn shorten(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_owned();
     }
     let ext = match name.rfind('.') {
-        Some(dot) if dot > 0 && name.len() - dot <= 16 => &name[dot..],
+        Some(dot) if dot > 0 && name.len() - dot <= 16 && name.len() - dot < max => &name[dot..],
         _ => "",
     };
-    let mut stem_end = max - ext.len();
-    while !name.is_char_boundary(stem_end) {
-        stem_end -= 1;
-    }
-    format!("{}{}", name[..stem_end].trim_end(), ext)
+    let cut = |ext: &str| {
+        let mut stem_end = max - ext.len();
+        while !name.is_char_boundary(stem_end) {
+            stem_end -= 1;
+        }
+        let stem = name[..stem_end].trim_end();
+        (!stem.is_empty()).then(|| format!("{stem}{ext}"))
+    };
+    // Without the extension when it leaves no room for the stem's first character.
+    cut(ext).or_else(|| cut("")).unwrap_or_default()
 }
 
 fn is_plain_segment(s: &str) -> bool {
@@ -187,23 +235,41 @@ mod tests {
         check("..", Err(KeyError::EmptyFileName));
         check("dir/", Err(KeyError::EmptyFileName));
         check("\n\t", Err(KeyError::EmptyFileName));
+        check("invoice\u{202E}fdp.exe", Ok("invoicefdp.exe"));
+        check("a\u{200B}b\u{FEFF}\u{2066}.txt\u{E0041}", Ok("ab.txt"));
+        check("\u{202E}\u{200F}", Err(KeyError::EmptyFileName));
     }
 
     #[test]
-    fn long_names_keep_their_extension() {
-        let long = format!("{}.tar.gz", "é".repeat(600));
-        assert_eq!(SafeFileName::new(&"a".repeat(90)).unwrap().as_str().len(), 90);
-        let safe = SafeFileName::new(&long).unwrap();
-        assert!(safe.as_str().len() <= MAX_FILENAME_BYTES);
-        assert!(safe.as_str().ends_with(".gz"));
-        assert!(safe.as_str().starts_with('é'));
+    fn only_names_the_key_cannot_hold_are_shortened() {
+        // 200 bytes: whole under S3's limit, where every name used to be cut to 90.
+        let name = SafeFileName::new(&format!("{}.txt", "a".repeat(196))).unwrap();
+        let key = prefix().object_key("c1", &name, MAX_OBJECT_KEY_BYTES).unwrap();
+        assert_eq!(key, format!("acme/default/site/c1/{}", name.as_str()));
+        // A name as long as S3 allows is cut so that the whole key is 1024 bytes, extension kept.
+        let long = SafeFileName::new(&format!("{}.tar.gz", "é".repeat(600))).unwrap();
+        assert!(long.as_str().len() <= MAX_OBJECT_KEY_BYTES);
+        let key = prefix().object_key("c1", &long, MAX_OBJECT_KEY_BYTES).unwrap();
+        assert!(
+            key.len() <= MAX_OBJECT_KEY_BYTES && key.len() > MAX_OBJECT_KEY_BYTES - 2,
+            "{}",
+            key.len()
+        );
+        assert!(key.ends_with(".gz") && key.contains("/c1/é"), "{key}");
+        // A store with shorter keys (a setting) shortens more; S3's limit is never exceeded.
+        let key = prefix().object_key("c1", &long, 60).unwrap();
+        assert!(key.len() <= 60 && key.ends_with(".gz"), "{key}");
+        assert!(prefix().object_key("c1", &long, 5000).unwrap().len() <= MAX_OBJECT_KEY_BYTES);
+        // No room for even one character of the name.
+        assert_eq!(prefix().object_key("c1", &long, 21), Err(KeyError::TooLong));
+        assert_eq!(prefix().object_key("c1", &name, 22).unwrap(), "acme/default/site/c1/a");
     }
 
     #[test]
     fn object_keys_are_unique_per_upload() {
         let name = SafeFileName::new("a.txt").unwrap();
-        let a = prefix().object_key("c1", &name).unwrap();
-        let b = prefix().object_key("c2", &name).unwrap();
+        let a = prefix().object_key("c1", &name, MAX_OBJECT_KEY_BYTES).unwrap();
+        let b = prefix().object_key("c2", &name, MAX_OBJECT_KEY_BYTES).unwrap();
         assert_eq!(a, "acme/default/site/c1/a.txt");
         assert_ne!(a, b);
     }
@@ -228,11 +294,15 @@ mod tests {
         #[test]
         fn sanitised_names_are_always_one_safe_segment(raw in any::<String>()) {
             if let Ok(name) = SafeFileName::new(&raw) {
-                prop_assert!(name.as_str().len() <= MAX_FILENAME_BYTES);
+                prop_assert!(name.as_str().len() <= MAX_OBJECT_KEY_BYTES);
                 prop_assert!(is_plain_segment(name.as_str()));
                 prop_assert!(!name.as_str().contains('\\'));
-                let key = prefix().object_key("c1", &name).unwrap();
-                prop_assert!(prefix().check_key(&key).is_ok());
+                prop_assert!(!name.as_str().chars().any(is_format_character));
+                for max in [40, 160, MAX_OBJECT_KEY_BYTES] {
+                    let key = prefix().object_key("c1", &name, max).unwrap();
+                    prop_assert!(key.len() <= max);
+                    prop_assert!(prefix().check_key(&key).is_ok());
+                }
             }
         }
     }

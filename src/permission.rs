@@ -169,20 +169,20 @@ fn legacy(grant: &str) -> &'static [Permission] {
     }
 }
 
-/// Grants given to a key whose permissions column is not an array.
-const DEFAULT_GRANTS: [&str; 2] = ["read", "write"];
-
 /// The grant strings of one API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionSet {
     grants: Vec<String>,
+    /// The stored value was not an array (nor a string holding one).
+    malformed: bool,
 }
 
 impl PermissionSet {
-    /// Reads the `"ApiKey"."permissions"` JSONB value the way the Carcosa API
-    /// does: an array keeps its string elements; a string holding a JSON
-    /// array is read as that array; anything else gets the column default
-    /// `["read", "write"]`.
+    /// Reads the `"ApiKey"."permissions"` JSONB value: an array keeps its
+    /// string elements; a string holding a JSON array is read as that array
+    /// (as the Carcosa API does). Anything else grants nothing and is marked
+    /// [`PermissionSet::is_malformed`] (the Carcosa API granted its column
+    /// default, `["read", "write"]`: a corrupted value must not widen a key).
     #[must_use]
     pub fn from_json(value: &Value) -> Self {
         let parsed;
@@ -193,21 +193,31 @@ impl PermissionSet {
                     parsed = items;
                     &parsed
                 }
-                _ => return Self::default_grants(),
+                _ => return Self::malformed(),
             },
-            _ => return Self::default_grants(),
+            _ => return Self::malformed(),
         };
         let grants = items
             .iter()
             .filter_map(|item| item.as_str().map(str::to_owned))
             .collect();
-        Self { grants }
+        Self {
+            grants,
+            malformed: false,
+        }
     }
 
-    fn default_grants() -> Self {
+    fn malformed() -> Self {
         Self {
-            grants: DEFAULT_GRANTS.map(str::to_owned).to_vec(),
+            grants: Vec::new(),
+            malformed: true,
         }
+    }
+
+    /// Whether the stored value was not an array, so that the key grants nothing.
+    #[must_use]
+    pub fn is_malformed(&self) -> bool {
+        self.malformed
     }
 
     /// The grant strings, as stored.
@@ -453,15 +463,15 @@ mod tests {
             (json!("[\"uploads:init\"]"), P::UploadsInit, true),
             (json!("[\"uploads:init\"]"), P::FilesRead, false),
             (json!("[\"*\"]"), P::ProjectsWrite, true),
-            // Anything else falls back to ["read", "write"].
-            (json!(null), P::FilesRead, true),
-            (json!(null), P::UploadsCreate, true),
+            // Anything else grants nothing (upstream fell back to ["read", "write"]).
+            (json!(null), P::FilesRead, false),
+            (json!(null), P::UploadsCreate, false),
             (json!(null), P::FilesDelete, false),
             (json!({"files:delete": true}), P::FilesDelete, false),
             (json!("files:delete"), P::FilesDelete, false),
-            (json!("files:delete"), P::FilesWrite, true),
+            (json!("files:delete"), P::FilesWrite, false),
             (json!("\"[\\\"*\\\"]\""), P::ApiKeysManage, false),
-            (json!(42), P::UploadsInit, true),
+            (json!(42), P::UploadsInit, false),
             // Non-strings are dropped; unknown strings grant nothing.
             (json!([1, null, ["*"], {"*": 1}, "files:read"]), P::ApiKeysManage, false),
             (json!([1, null, ["*"], {"*": 1}, "files:read"]), P::FilesRead, true),
@@ -482,8 +492,23 @@ mod tests {
     fn from_json_keeps_strings_only() {
         let set = PermissionSet::from_json(&json!(["a", 1, "b", null]));
         assert_eq!(set.grants(), ["a", "b"]);
-        assert_eq!(PermissionSet::from_json(&json!(true)).grants(), ["read", "write"]);
-        assert_eq!(PermissionSet::from_json(&json!("not json")).grants(), ["read", "write"]);
+        assert!(!set.is_malformed());
+        assert_eq!(
+            PermissionSet::from_json(&json!("[\"files:read\"]")).grants(),
+            ["files:read"]
+        );
+        for value in [
+            json!(true),
+            json!("not json"),
+            json!({"a": 1}),
+            json!(null),
+            json!("\"*\""),
+        ] {
+            let set = PermissionSet::from_json(&value);
+            assert!(set.grants().is_empty(), "{value}");
+            assert!(set.is_malformed(), "{value}");
+            assert!(!set.allows(P::FilesRead));
+        }
     }
 
     #[test]

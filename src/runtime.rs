@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use crate::api::Deferred;
 use crate::scope_cache::{ScopeCache, SignableCache, UnknownKeyBudget};
-use crate::sigv4::SigningKeyCache;
+use crate::sigv4::{SigningKeyCache, MAX_OBJECT_KEY_BYTES, MAX_PUT_BYTES};
 use crate::store::StoreError;
 use crate::upload_id::UploadIdKey;
 use crate::upload_token::TokenSecret;
@@ -35,6 +35,14 @@ pub struct Config {
     /// milliseconds. Every connection costs a handshake (SCRAM's key stretching runs in the
     /// isolate's own thread), so a busy isolate writes many rows per connection.
     pub write_batch_delay_ms: u32,
+    /// The longest object key the bucket store accepts (`MAX_OBJECT_KEY_BYTES`): S3's and R2's
+    /// 1024 bytes unless set lower. Only a file name that would not fit is shortened. A setting
+    /// for stores that keep keys as file names (the local S3 server used in development and
+    /// tests takes about 150 bytes), not a product rule.
+    pub max_object_key_bytes: usize,
+    /// The largest file a browser form upload (`GET …/s3/params`) may send, which S3 enforces
+    /// through the POST policy (`MAX_UPLOAD_BYTES`; default and ceiling: S3's 5 GiB).
+    pub max_upload_bytes: u64,
 }
 
 impl Config {
@@ -51,19 +59,49 @@ impl Config {
     /// The longest scope TTL accepted: one hour (it bounds how long a revoked key keeps working).
     pub const MAX_SCOPE_CACHE_TTL_SECS: u32 = 3600;
 
-    /// A configuration with defaults for everything but the vault key, and no upload tokens.
+    /// A configuration with defaults for everything but the vault key, no upload tokens and no
+    /// browser origin allowed.
     #[must_use]
     pub fn new(vault_key: VaultKey) -> Self {
         let upload_ids = vault_key.upload_id_key();
         Self {
             vault_key,
-            allowed_origins: AllowedOrigins::Any,
+            allowed_origins: AllowedOrigins::List(Vec::new()),
             default_expiry_secs: Self::DEFAULT_EXPIRY_SECS,
             upload_tokens: None,
             upload_ids,
             scope_cache_ttl_secs: Self::DEFAULT_SCOPE_CACHE_TTL_SECS,
             write_batch_delay_ms: Self::DEFAULT_WRITE_BATCH_DELAY_MS,
+            max_object_key_bytes: MAX_OBJECT_KEY_BYTES,
+            max_upload_bytes: MAX_PUT_BYTES,
         }
+    }
+
+    /// Parses `MAX_OBJECT_KEY_BYTES`: 64 to 1024 (S3's limit; fewer than 64 leaves no room for a
+    /// prefix, an id and a name).
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse_max_object_key_bytes(value: &str) -> Result<usize, String> {
+        value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (64..=MAX_OBJECT_KEY_BYTES).contains(n))
+            .ok_or_else(|| format!("MAX_OBJECT_KEY_BYTES must be a number from 64 to {MAX_OBJECT_KEY_BYTES}"))
+    }
+
+    /// Parses `MAX_UPLOAD_BYTES`: 1 byte to S3's 5 GiB.
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse_max_upload_bytes(value: &str) -> Result<u64, String> {
+        value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=MAX_PUT_BYTES).contains(n))
+            .ok_or_else(|| format!("MAX_UPLOAD_BYTES must be a number of bytes from 1 to {MAX_PUT_BYTES}"))
     }
 
     /// Parses `SCOPE_CACHE_TTL_SECS`: whole seconds, 0 to [`Self::MAX_SCOPE_CACHE_TTL_SECS`].
@@ -95,7 +133,8 @@ pub enum AllowedOrigins {
 }
 
 impl AllowedOrigins {
-    /// Parses `*` or a comma-separated list of origins; blank entries are ignored.
+    /// Parses `*` or a comma-separated list of origins; blank entries are ignored, so an empty
+    /// value allows no origin.
     #[must_use]
     pub fn parse(s: &str) -> Self {
         let list: Vec<String> = s
@@ -104,7 +143,7 @@ impl AllowedOrigins {
             .filter(|o| !o.is_empty())
             .map(str::to_owned)
             .collect();
-        if list.is_empty() || list.iter().any(|o| o == "*") {
+        if list.iter().any(|o| o == "*") {
             Self::Any
         } else {
             Self::List(list)
@@ -192,15 +231,19 @@ pub struct OutboundRequest {
     pub url: String,
     /// Headers to send.
     pub headers: Vec<(String, String)>,
+    /// The body (empty for most S3 calls; the parts list of a multipart completion).
+    pub body: bytes::Bytes,
 }
 
-/// The answer to an [`OutboundRequest`]; bodies are not needed.
+/// The answer to an [`OutboundRequest`].
 #[derive(Debug, Clone)]
 pub struct OutboundResponse {
     /// The status code.
     pub status: u16,
     /// Headers, names lowercase.
     pub headers: Vec<(String, String)>,
+    /// The body (S3's XML answers: a new upload id, a parts list, an error).
+    pub body: bytes::Bytes,
 }
 
 impl OutboundResponse {
@@ -221,8 +264,30 @@ pub struct FetchError(pub String);
 pub enum Level {
     /// Something failed that an operator should look at.
     Error,
+    /// Something is wrong but the request was answered safely (bad stored data, say).
+    Warn,
     /// Something worth knowing.
     Info,
+}
+
+impl Level {
+    /// The name used in log lines.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// One structured log line: a JSON object with `level`, `requestId` and `message`, so that log
+/// search can filter by request and no message can forge a line of its own (line breaks and
+/// quotes are escaped).
+#[must_use]
+pub fn log_line(level: Level, request_id: &str, message: &str) -> String {
+    serde_json::json!({ "level": level.as_str(), "requestId": request_id, "message": message }).to_string()
 }
 
 /// What the handlers need from the world.
@@ -249,7 +314,11 @@ pub trait Runtime {
     /// [`FetchError`] when the endpoint cannot be reached.
     async fn fetch(&self, request: OutboundRequest) -> Result<OutboundResponse, FetchError>;
 
-    /// Writes a log line. Callers never pass secrets, keys, key hashes or SQL.
+    /// This request's id: sent back in `x-request-id` and written on each of its log lines.
+    fn request_id(&self) -> &str;
+
+    /// Writes a log line (see [`log_line`]) tagged with [`Runtime::request_id`]. Callers never
+    /// pass secrets, keys, key hashes, SQL or row values.
     fn log(&self, level: Level, message: &str);
 
     /// Waits `ms` milliseconds without using CPU (a timer, not a busy loop).
@@ -279,9 +348,23 @@ mod tests {
     }
 
     #[test]
+    fn log_lines_are_one_json_object() {
+        let line = log_line(Level::Warn, "8a1b-FRA", "two\nlines \"quoted\"");
+        assert!(!line.contains('\n'));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"level": "warn", "requestId": "8a1b-FRA", "message": "two\nlines \"quoted\""})
+        );
+    }
+
+    #[test]
     fn origins() {
         assert_eq!(AllowedOrigins::parse(" * "), AllowedOrigins::Any);
-        assert_eq!(AllowedOrigins::parse(""), AllowedOrigins::Any);
+        // Set but empty allows no origin: a blank value must not open CORS to everyone.
+        assert_eq!(AllowedOrigins::parse(""), AllowedOrigins::List(Vec::new()));
+        assert_eq!(AllowedOrigins::parse(" , "), AllowedOrigins::List(Vec::new()));
+        assert_eq!(AllowedOrigins::parse("").allow(Some("https://a.example")), None);
         let list = AllowedOrigins::parse("https://a.example, https://b.example");
         assert_eq!(list.allow(Some("https://b.example")), Some("https://b.example"));
         assert_eq!(list.allow(Some("https://c.example")), None);

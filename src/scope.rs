@@ -169,6 +169,10 @@ pub enum Operation {
     Complete,
     /// Presign a download.
     Download,
+    /// List the project's files or uploads.
+    List,
+    /// Delete files (the objects and their rows).
+    Delete,
 }
 
 impl Operation {
@@ -178,15 +182,16 @@ impl Operation {
         match self {
             Self::Upload => &[Permission::UploadsCreate, Permission::UploadsInit],
             Self::Complete => &[Permission::UploadsComplete],
-            Self::Download => &[Permission::FilesRead],
+            Self::Download | Self::List => &[Permission::FilesRead],
+            Self::Delete => &[Permission::FilesDelete],
         }
     }
 
     /// The bucket access the operation needs.
     fn needs(self) -> Access {
         match self {
-            Self::Upload | Self::Complete => Access::ReadWrite,
-            Self::Download => Access::Read,
+            Self::Upload | Self::Complete | Self::Delete => Access::ReadWrite,
+            Self::Download | Self::List => Access::Read,
         }
     }
 }
@@ -246,6 +251,8 @@ pub struct Authorized {
     pub tenant_id: Option<String>,
     /// The access the project's team has (at least what the operation needs).
     pub access: Access,
+    /// When the key expires (Unix milliseconds), if it does: nothing signed for it may outlive it.
+    pub key_expires_at_ms: Option<i64>,
 }
 
 /// The access a project's team has to the bucket in `row`.
@@ -305,6 +312,7 @@ pub fn authorize(row: &ScopeRow, op: Operation, tenant: Option<&str>, now_ms: i6
         bucket: row.bucket.clone(),
         tenant_id: tenant_row.map(|t| t.id.clone()),
         access,
+        key_expires_at_ms: row.key_expires_at_ms,
     })
 }
 

@@ -23,8 +23,9 @@ use crate::sigv4::hmac_sha256;
 const TAG_BYTES: usize = 16;
 
 /// Longest id accepted, in bytes: far above what [`UploadTicket::encode`] produces (object keys
-/// are at most 1024 bytes), far below anything that costs real work to refuse.
-pub const MAX_ID_BYTES: usize = 2048;
+/// are at most 1024 bytes, S3 upload ids a few hundred), far below anything that costs real work
+/// to refuse.
+pub const MAX_ID_BYTES: usize = 4096;
 
 /// Why an id was refused. Deliberately coarse: a client learns only "not an upload of yours".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -94,9 +95,13 @@ pub struct UploadTicket {
     /// When the presign happened (Unix ms).
     #[serde(rename = "n")]
     pub created_at_ms: i64,
-    /// When the URL stops working (Unix ms).
+    /// When the URL stops working (Unix ms); for a multipart upload, when its parts may no longer
+    /// be signed.
     #[serde(rename = "e")]
     pub expires_at_ms: i64,
+    /// The S3 multipart upload id, for a multipart upload: parts are signed from the ticket alone.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub s3_upload_id: Option<String>,
 }
 
 impl UploadTicket {
@@ -160,6 +165,7 @@ mod tests {
             content_type: Some("image/png".into()),
             created_at_ms: 1_764_000_000_000,
             expires_at_ms: 1_764_000_900_000,
+            s3_upload_id: Some("2~mpu.Id/with+odd=chars".into()),
         }
     }
 
@@ -176,6 +182,7 @@ mod tests {
         bare.tenant_id = None;
         bare.size = None;
         bare.content_type = None;
+        bare.s3_upload_id = None;
         assert_eq!(UploadTicket::decode(&bare.encode(&key), &key), Ok(bare));
     }
 

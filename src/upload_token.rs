@@ -2,8 +2,10 @@
 //! ever holding the key.
 //!
 //! A token names the key it was minted from (`kid`), that key's project (`pid`), the permissions
-//! it carries (`scopes`, a subset of the key's) and optionally the tenant it is bound to (`tnt`).
-//! `exp` is required. Verification pins the algorithm (the header's `alg` must be `HS256`; it is
+//! it carries (`scopes`, a subset of the key's), the tenant it is bound to (`tnt`, required for
+//! multi-tenant projects) and its own id (`jti`, for audit). `exp`, `iss` ([`ISSUER`]) and `aud`
+//! ([`AUDIENCE`]) are required, so a JWT signed with the same secret for another purpose is not
+//! an upload token. Verification pins the algorithm (the header's `alg` must be `HS256`; it is
 //! never used to choose one), and the key is looked up on every request, so revoking the key
 //! revokes its tokens. Time is passed in; nothing here reads a clock.
 //!
@@ -35,6 +37,12 @@ const LEEWAY_MS: i64 = 5_000;
 
 /// The only algorithm minted and accepted.
 const ALG: &str = "HS256";
+
+/// The `iss` of every token: this service mints them.
+pub const ISSUER: &str = "carcosa-edge";
+
+/// The `aud` of every token: this service's upload routes accept them.
+pub const AUDIENCE: &str = "carcosa-edge/uploads";
 
 /// Why a token could not be minted or was refused. Messages never include the token or secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +106,17 @@ pub struct UploadClaims {
     /// The tenant slug it is bound to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tnt: Option<String>,
+    /// The token's own id (random, from the caller), for audit logs.
+    pub jti: String,
+}
+
+/// A token that verified: its claims and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// What it grants.
+    pub claims: UploadClaims,
+    /// Its `exp`, in Unix milliseconds: nothing signed for its holder may outlive it.
+    pub expires_at_ms: i64,
 }
 
 /// The JOSE header. Only `alg` is checked; `typ` is informational.
@@ -119,6 +138,11 @@ struct WireClaims {
     exp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<i64>,
+    #[serde(default)]
+    iss: String,
+    #[serde(default)]
+    aud: String,
+    jti: String,
     pid: String,
     kid: String,
     scopes: Vec<String>,
@@ -147,6 +171,9 @@ pub fn mint(secret: &TokenSecret, claims: UploadClaims, now_ms: i64, ttl_secs: u
     let claims = WireClaims {
         exp: Some(exp),
         iat: Some(iat),
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        jti: claims.jti,
         pid: claims.pid,
         kid: claims.kid,
         scopes: claims.scopes,
@@ -164,12 +191,13 @@ pub fn mint(secret: &TokenSecret, claims: UploadClaims, now_ms: i64, ttl_secs: u
     Ok(token)
 }
 
-/// Verifies a token's algorithm, signature and expiry at `now_ms` and returns its claims.
+/// Verifies a token's algorithm, signature, issuer, audience and expiry at `now_ms` and returns
+/// its claims.
 ///
 /// # Errors
 /// [`TokenError::Expired`] past `exp` (plus a few seconds' leeway); [`TokenError::Invalid`]
 /// for anything else wrong, deliberately without saying what.
-pub fn verify(secret: &TokenSecret, token: &str, now_ms: i64) -> Result<UploadClaims, TokenError> {
+pub fn verify(secret: &TokenSecret, token: &str, now_ms: i64) -> Result<VerifiedToken, TokenError> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
     let (header, claims) = signing_input.split_once('.').ok_or(TokenError::Invalid)?;
     let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Invalid);
@@ -187,15 +215,23 @@ pub fn verify(secret: &TokenSecret, token: &str, now_ms: i64) -> Result<UploadCl
         .map_err(|_| TokenError::Invalid)?;
 
     let claims: WireClaims = serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Invalid)?;
+    if claims.iss != ISSUER || claims.aud != AUDIENCE {
+        return Err(TokenError::Invalid);
+    }
     let exp = claims.exp.ok_or(TokenError::Invalid)?;
-    if now_ms > exp.saturating_mul(1000).saturating_add(LEEWAY_MS) {
+    let expires_at_ms = exp.saturating_mul(1000);
+    if now_ms > expires_at_ms.saturating_add(LEEWAY_MS) {
         return Err(TokenError::Expired);
     }
-    Ok(UploadClaims {
-        pid: claims.pid,
-        kid: claims.kid,
-        scopes: claims.scopes,
-        tnt: claims.tnt,
+    Ok(VerifiedToken {
+        claims: UploadClaims {
+            pid: claims.pid,
+            kid: claims.kid,
+            scopes: claims.scopes,
+            tnt: claims.tnt,
+            jti: claims.jti,
+        },
+        expires_at_ms,
     })
 }
 
@@ -222,20 +258,49 @@ mod tests {
             kid: "k1".into(),
             scopes: vec!["uploads:create".into()],
             tnt: Some("blue".into()),
+            jti: "c0ffee".into(),
         }
+    }
+
+    /// The claims as `jwt-compact` would carry them: registered claims it does not model
+    /// (`iss`, `aud`, `jti`) are custom fields, in the order this module writes them.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Reference {
+        iss: String,
+        aud: String,
+        jti: String,
+        pid: String,
+        kid: String,
+        scopes: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tnt: Option<String>,
+    }
+
+    fn reference(iss: &str, aud: &str) -> Reference {
+        let c = claims();
+        Reference {
+            iss: iss.into(),
+            aud: aud.into(),
+            jti: c.jti,
+            pid: c.pid,
+            kid: c.kid,
+            scopes: c.scopes,
+            tnt: c.tnt,
+        }
+    }
+
+    fn verified(token: &str, now_ms: i64) -> Result<UploadClaims, TokenError> {
+        verify(&secret(), token, now_ms).map(|v| v.claims)
     }
 
     #[test]
     fn round_trip_until_expiry() {
         let token = mint(&secret(), claims(), NOW, 60).unwrap();
         assert!(looks_like_token(&token));
-        assert_eq!(verify(&secret(), &token, NOW).unwrap(), claims());
-        assert_eq!(
-            verify(&secret(), &token, NOW + 60_000 + 5_000).unwrap(),
-            claims(),
-            "leeway"
-        );
-        assert_eq!(verify(&secret(), &token, NOW + 66_000), Err(TokenError::Expired));
+        let v = verify(&secret(), &token, NOW).unwrap();
+        assert_eq!((v.claims, v.expires_at_ms), (claims(), NOW + 60_000));
+        assert_eq!(verified(&token, NOW + 60_000 + 5_000).unwrap(), claims(), "leeway");
+        assert_eq!(verified(&token, NOW + 66_000), Err(TokenError::Expired));
     }
 
     #[test]
@@ -273,9 +338,31 @@ mod tests {
     #[test]
     fn exp_is_required() {
         use jwt_compact::{alg::Hs256, AlgorithmExt, Claims, Header};
-        let claims = Claims::new(claims());
+        let claims = Claims::new(reference(ISSUER, AUDIENCE));
         let token = Hs256.token(&Header::empty(), &claims, &reference_key()).unwrap();
-        assert_eq!(verify(&secret(), &token, NOW), Err(TokenError::Invalid));
+        assert_eq!(verified(&token, NOW), Err(TokenError::Invalid));
+    }
+
+    /// A JWT signed with the same secret for another issuer or audience is not an upload token.
+    #[test]
+    fn iss_and_aud_are_required() {
+        use jwt_compact::{alg::Hs256, AlgorithmExt, Claims, Header};
+        let options = reference_options(NOW);
+        for (iss, aud) in [
+            (ISSUER, AUDIENCE),
+            ("someone-else", AUDIENCE),
+            (ISSUER, "carcosa-edge/admin"),
+            ("", ""),
+        ] {
+            let c = Claims::new(reference(iss, aud)).set_duration_and_issuance(&options, chrono::Duration::seconds(60));
+            let token = Hs256.token(&Header::empty(), &c, &reference_key()).unwrap();
+            let want = if (iss, aud) == (ISSUER, AUDIENCE) {
+                Ok(claims())
+            } else {
+                Err(TokenError::Invalid)
+            };
+            assert_eq!(verified(&token, NOW), want, "{iss} {aud}");
+        }
     }
 
     /// Tokens minted before this module signed them itself (with `jwt-compact`) still verify,
@@ -284,22 +371,23 @@ mod tests {
     fn compatible_with_jwt_compact_both_ways() {
         use jwt_compact::{alg::Hs256, AlgorithmExt, Claims, Header, UntrustedToken};
         let options = reference_options(NOW + 1);
-        let reference = Claims::new(claims()).set_duration_and_issuance(&options, chrono::Duration::seconds(60));
+        let their_claims =
+            Claims::new(reference(ISSUER, AUDIENCE)).set_duration_and_issuance(&options, chrono::Duration::seconds(60));
         let theirs = Hs256
-            .token(&Header::empty().with_token_type("JWT"), &reference, &reference_key())
+            .token(&Header::empty().with_token_type("JWT"), &their_claims, &reference_key())
             .unwrap();
-        assert_eq!(verify(&secret(), &theirs, NOW + 1).unwrap(), claims());
-        assert_eq!(verify(&secret(), &theirs, NOW + 66_001), Err(TokenError::Expired));
+        assert_eq!(verified(&theirs, NOW + 1).unwrap(), claims());
+        assert_eq!(verified(&theirs, NOW + 66_001), Err(TokenError::Expired));
 
         let ours = mint(&secret(), claims(), NOW + 1, 60).unwrap();
         assert_eq!(ours, theirs, "byte-identical tokens");
         let untrusted = UntrustedToken::new(&ours).unwrap();
         let checked = Hs256
-            .validator::<UploadClaims>(&reference_key())
+            .validator::<Reference>(&reference_key())
             .validate(&untrusted)
             .unwrap();
         let claims_back = checked.claims().validate_expiration(&options).unwrap();
-        assert_eq!(claims_back.custom, claims());
+        assert_eq!(claims_back.custom, reference(ISSUER, AUDIENCE));
         assert_eq!(claims_back.issued_at.unwrap().timestamp(), NOW / 1000);
     }
 
@@ -313,17 +401,9 @@ mod tests {
             let sig = secret().mac(&input).unwrap().finalize().into_bytes();
             format!("{input}.{}", b64.encode(sig))
         };
+        assert_eq!(verified(&resign(br#"{"alg":"HS256"}"#), NOW).unwrap(), claims());
         assert_eq!(
-            verify(&secret(), &resign(br#"{"alg":"HS256"}"#), NOW).unwrap(),
-            claims()
-        );
-        assert_eq!(
-            verify(
-                &secret(),
-                &resign(br#"{"alg":"HS\u0032\u0035\u0036","cty":"json"}"#),
-                NOW
-            )
-            .unwrap(),
+            verified(&resign(br#"{"alg":"HS\u0032\u0035\u0036","cty":"json"}"#), NOW).unwrap(),
             claims()
         );
         for header in [

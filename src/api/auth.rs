@@ -8,14 +8,15 @@ use std::rc::Rc;
 use bytes::Bytes;
 use http::{header, Request};
 
+use super::json::Text;
 use super::{ApiError, Deferred};
 use crate::apikey::{ApiKey, KeyHash};
 use crate::permission::{Permission, PermissionSet};
-use crate::runtime::Runtime;
+use crate::runtime::{Level, Runtime};
 use crate::scope::{self, Authorized, Operation, ScopeRow};
 use crate::scope_cache::Cached;
 use crate::store::{self, KeyRef};
-use crate::upload_token::{self, TokenError, UploadClaims};
+use crate::upload_token::{self, TokenError, VerifiedToken};
 
 /// Who is calling.
 #[derive(Debug)]
@@ -29,7 +30,7 @@ pub(super) enum Caller {
         client: Option<String>,
     },
     /// An upload token minted from a key.
-    Token(UploadClaims),
+    Token(VerifiedToken),
 }
 
 impl Caller {
@@ -37,9 +38,9 @@ impl Caller {
     pub(super) fn key_ref(&self) -> KeyRef<'_> {
         match self {
             Self::Key { hash, .. } => KeyRef::Hash(hash.as_str()),
-            Self::Token(c) => KeyRef::Id {
-                key_id: &c.kid,
-                project_id: &c.pid,
+            Self::Token(t) => KeyRef::Id {
+                key_id: &t.claims.kid,
+                project_id: &t.claims.pid,
             },
         }
     }
@@ -47,28 +48,36 @@ impl Caller {
     /// The tenant the request acts for: a token bound to a tenant acts only for it.
     pub(super) fn tenant<'a>(&'a self, requested: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
         let requested = requested.map(str::trim).filter(|t| !t.is_empty());
-        match (self, requested) {
-            (Self::Token(UploadClaims { tnt: Some(bound), .. }), Some(t)) if t != bound => Err(ApiError::bad_request(
+        match (self.bound_tenant(), requested) {
+            (Some(bound), Some(t)) if t != bound => Err(ApiError::bad_request(
                 "tenant_mismatch",
                 "this upload token is bound to another tenant",
             )),
-            (Self::Token(UploadClaims { tnt: Some(bound), .. }), _) => Ok(Some(bound)),
-            _ => Ok(requested),
+            (Some(bound), _) => Ok(Some(bound)),
+            (None, _) => Ok(requested),
         }
     }
 
     /// The tenant a token is bound to, if any.
     pub(super) fn bound_tenant(&self) -> Option<&str> {
         match self {
-            Self::Token(claims) => claims.tnt.as_deref(),
+            Self::Token(t) => t.claims.tnt.as_deref(),
+            Self::Key { .. } => None,
+        }
+    }
+
+    /// When the credential stops working, if it is a token: URLs signed for it end by then.
+    pub(super) fn expires_at_ms(&self) -> Option<i64> {
+        match self {
+            Self::Token(t) => Some(t.expires_at_ms),
             Self::Key { .. } => None,
         }
     }
 
     /// A token carries only some of its key's permissions; the key's own are checked in `scope`.
     pub(super) fn check(&self, op: Operation) -> Result<(), ApiError> {
-        let Self::Token(claims) = self else { return Ok(()) };
-        let scopes = PermissionSet::from_json(&serde_json::json!(claims.scopes));
+        let Self::Token(token) = self else { return Ok(()) };
+        let scopes = PermissionSet::from_json(&serde_json::json!(token.claims.scopes));
         if scopes.allows_any(op.permissions()) {
             Ok(())
         } else {
@@ -120,6 +129,16 @@ pub(super) async fn resolve<R: Runtime>(
                 return Err(ApiError::RateLimited(wait));
             }
             let row = store::resolve_scope(rt.db().await?, key, tenant).await?;
+            if let Some(row) = row.as_ref().filter(|r| r.permissions.is_malformed()) {
+                // The id names the row to fix; the stored value itself stays out of the log.
+                rt.log(
+                    Level::Warn,
+                    &format!(
+                        "API key {} has permissions that are not a JSON array; it grants nothing",
+                        row.key_id
+                    ),
+                );
+            }
             // The answer's age counts from when it was fetched, not from the request's start.
             let fetched_ms = rt.now_ms();
             if let (None, Some(client)) = (&row, client) {
@@ -151,7 +170,7 @@ pub(super) fn caller<R: Runtime>(rt: &R, req: &Request<Bytes>) -> Result<Caller,
     if upload_token::looks_like_token(raw) {
         let secret = rt.config().upload_tokens.as_ref().ok_or(ApiError::InvalidCredentials)?;
         return match upload_token::verify(secret, raw, rt.now_ms()) {
-            Ok(claims) => Ok(Caller::Token(claims)),
+            Ok(token) => Ok(Caller::Token(token)),
             Err(TokenError::Expired) => Err(ApiError::ExpiredToken),
             Err(_) => Err(ApiError::InvalidCredentials),
         };
@@ -194,13 +213,11 @@ fn bearer(value: &str) -> Result<&str, ApiError> {
 }
 
 /// The grants a new token may carry: those asked for (each must be a permission the key holds),
-/// or by default the key's upload permissions.
-pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[String]>) -> Result<Vec<String>, ApiError> {
-    const DEFAULT: [Permission; 3] = [
-        Permission::UploadsCreate,
-        Permission::UploadsComplete,
-        Permission::FilesRead,
-    ];
+/// or by default the key's upload permissions only. Reading files is never implied: a token in a
+/// browser that could download anything in the project would expose every object, not just the
+/// one being uploaded.
+pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[Text]>) -> Result<Vec<String>, ApiError> {
+    const DEFAULT: [Permission; 2] = [Permission::UploadsCreate, Permission::UploadsComplete];
     let scopes: Vec<String> = match requested {
         Some(list) => {
             for grant in list {
@@ -211,7 +228,7 @@ pub(super) fn token_scopes(key: &PermissionSet, requested: Option<&[String]>) ->
                     return Err(scope::ScopeError::PermissionDenied(permission.as_str()).into());
                 }
             }
-            list.to_vec()
+            list.iter().map(|grant| (**grant).to_owned()).collect()
         }
         None => DEFAULT
             .iter()
@@ -274,9 +291,33 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_key_hashes() {
+        let hash = ApiKey::parse(KEY).unwrap().hash();
+        let caller = Caller::Key {
+            hash: hash.clone(),
+            client: Some("192.0.2.1".into()),
+        };
+        for shown in [
+            format!("{hash:?}"),
+            format!("{caller:?}"),
+            format!("{:?}", caller.key_ref()),
+        ] {
+            assert!(!shown.contains(hash.as_str()), "{shown}");
+            assert!(!shown.contains(&hash.as_str()[..8]), "{shown}");
+            assert!(shown.contains("redacted"), "{shown}");
+        }
+    }
+
+    #[test]
     fn token_scopes_are_a_subset_of_the_key() {
         let key = PermissionSet::from_json(&serde_json::json!(["uploads:create", "files:read"]));
-        assert_eq!(token_scopes(&key, None).unwrap(), ["uploads:create", "files:read"]);
+        assert_eq!(token_scopes(&key, None).unwrap(), ["uploads:create"]);
+        let all = PermissionSet::from_json(&serde_json::json!(["*"]));
+        assert_eq!(
+            token_scopes(&all, None).unwrap(),
+            ["uploads:create", "uploads:complete"],
+            "files:read only when asked"
+        );
         assert_eq!(
             token_scopes(&key, Some(&["files:read".into()])).unwrap(),
             ["files:read"]

@@ -13,8 +13,9 @@ use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::uploads::{complete_upload, presign_upload, PresignUpload};
-use super::{auth, json, ApiError, Deferred};
+use super::json::{self, Metadata, Text};
+use super::uploads::{complete_upload, presign_upload, Overwrite, PresignUpload};
+use super::{auth, ApiError, Deferred};
 use crate::runtime::Runtime;
 use crate::scope::Operation;
 
@@ -23,13 +24,13 @@ use crate::scope::Operation;
 #[serde(rename_all = "camelCase")]
 pub struct InitUpload {
     /// The file name.
-    pub file_name: String,
+    pub file_name: Text,
     /// The content type the client will send (signed).
-    pub content_type: Option<String>,
+    pub content_type: Option<Text>,
     /// The tenant's slug.
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<Text>,
     /// Metadata recorded with the upload.
-    pub metadata: Option<serde_json::Map<String, Value>>,
+    pub metadata: Option<Metadata>,
 }
 
 /// `POST /api/v1/projects/{projectId}/uploads/init`.
@@ -50,7 +51,8 @@ pub async fn init<R: Runtime>(
         metadata: body.metadata,
         expires_in: None,
     };
-    let up = presign_upload(rt, &caller, presign, Some(project_id), deferred).await?;
+    // The SDK sends only `Content-Type` with its PUT, so `If-None-Match` cannot be signed here.
+    let up = presign_upload(rt, &caller, presign, Some(project_id), Overwrite::Allow, deferred).await?;
     let headers: serde_json::Map<String, Value> = up
         .headers
         .into_iter()
@@ -78,7 +80,7 @@ pub async fn init<R: Runtime>(
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmUpload {
     /// The upload to confirm.
-    pub upload_id: String,
+    pub upload_id: Text,
 }
 
 /// `POST /api/v1/projects/{projectId}/uploads/confirm`.
@@ -91,7 +93,7 @@ pub async fn confirm<R: Runtime>(
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Complete)?;
     let body: ConfirmUpload = json::parse(req)?;
-    let file = complete_upload(rt, &caller, &body.upload_id, Some(project_id), deferred).await?;
+    let file = complete_upload(rt, &caller, &body.upload_id, Some(project_id), None, deferred).await?;
     Ok(json::ok(
         StatusCode::OK,
         &json!({

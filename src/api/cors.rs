@@ -35,6 +35,8 @@ pub(super) fn decorate(response: &mut Response<Bytes>, allowed: Option<&str>) {
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("retry-after"),
+        // ETag and Location: what upload widgets read from S3-style answers; the request id for
+        // reports.
+        HeaderValue::from_static("retry-after, etag, location, x-request-id"),
     );
 }

@@ -79,6 +79,12 @@ pub enum ApiError {
     /// A bug or a misconfiguration; the detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
+    /// The deployment's secrets or vars are missing or invalid; the detail is logged, never sent.
+    #[error("the service is not configured; see its logs")]
+    Misconfigured(String),
+    /// The request could not be read (a header or body the platform could not hand over).
+    #[error("the request could not be read")]
+    InvalidRequest(String),
 }
 
 impl ApiError {
@@ -102,7 +108,7 @@ impl ApiError {
     #[must_use]
     pub fn status(&self) -> u16 {
         match self {
-            Self::BadRequest { .. } => 400,
+            Self::BadRequest { .. } | Self::InvalidRequest(_) => 400,
             Self::MissingCredentials | Self::InvalidCredentials | Self::ExpiredToken => 401,
             Self::ApiKeyRequired | Self::ProjectMismatch => 403,
             Self::NotFound | Self::UploadNotFound => 404,
@@ -111,7 +117,7 @@ impl ApiError {
             Self::BodyTooLarge(_) | Self::FileTooLarge(_) => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited(_) => 429,
-            Self::Internal(_) => 500,
+            Self::Internal(_) | Self::Misconfigured(_) => 500,
             Self::StorageRejected(_) => 502,
             Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => 503,
             Self::Scope(e) => match e {
@@ -147,6 +153,8 @@ impl ApiError {
             Self::StorageUnavailable(_) => "storage_unavailable",
             Self::StorageRejected(_) => "storage_rejected",
             Self::Internal(_) => "internal_error",
+            Self::Misconfigured(_) => "misconfigured",
+            Self::InvalidRequest(_) => "invalid_request",
             Self::Scope(e) => match e {
                 ScopeError::KeyExpired => "api_key_expired",
                 ScopeError::PermissionDenied(_) => "permission_denied",
@@ -178,7 +186,10 @@ impl ApiError {
     #[must_use]
     pub fn log_detail(&self) -> Option<String> {
         match self {
-            Self::Internal(detail) | Self::StorageUnavailable(detail) => Some(detail.clone()),
+            Self::Internal(detail)
+            | Self::StorageUnavailable(detail)
+            | Self::Misconfigured(detail)
+            | Self::InvalidRequest(detail) => Some(detail.clone()),
             Self::StorageRejected(status) => Some(format!("storage answered {status} to a signed request")),
             Self::DatabaseUnavailable(e) => Some(chain(e)),
             Self::Scope(ScopeError::Key(KeyError::InvalidSlug)) => Some("a stored slug cannot be a key segment".into()),
@@ -187,14 +198,36 @@ impl ApiError {
     }
 }
 
-/// `e` and its sources, joined with `: `.
+/// `e` and its sources, joined with `: `, for the log. A PostgreSQL error is reduced to its
+/// SQLSTATE and the names of the objects involved: its message and `DETAIL` can quote row values
+/// (`Key (email)=(…) already exists`, the bytes of an invalid string), which must not be logged.
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         out.push_str(": ");
+        if let Some(db) = s.downcast_ref::<tokio_postgres::error::DbError>() {
+            out.push_str(&db_error(db));
+            break;
+        }
         out.push_str(&s.to_string());
         source = s.source();
+    }
+    out
+}
+
+/// What the log may say about a database error: severity, SQLSTATE, and the table, column and
+/// constraint names (schema, not data).
+fn db_error(db: &tokio_postgres::error::DbError) -> String {
+    let mut out = format!("{} SQLSTATE {}", db.severity(), db.code().code());
+    for (what, name) in [
+        ("table", db.table()),
+        ("column", db.column()),
+        ("constraint", db.constraint()),
+    ] {
+        if let Some(name) = name {
+            out.push_str(&format!(" {what} {name:?}"));
+        }
     }
     out
 }

@@ -9,6 +9,21 @@
 //! | `POST /v1/downloads`                | [`downloads::presign`]     | `files:read`                     |
 //! | `POST /v1/tokens`                   | [`tokens::mint`]           | an API key (not a token)         |
 //!
+//! Companion-compatible S3 routes for Uppy's `@uppy/aws-s3` ([`companion`]), under
+//! `/v1/companion` (credential in `Authorization`, Uppy 5 `endpoint` + `headers`) and
+//! `/v1/companion/t/{upload token}` (Uppy 6 companion mode, which sends no headers):
+//!
+//! | route (after the prefix)                         | answer                                | permission         |
+//! |--------------------------------------------------|---------------------------------------|--------------------|
+//! | `GET s3/params?filename=&type=`                  | POST policy (R2: presigned PUT)       | `uploads:create`   |
+//! | `POST s3/multipart` `{filename, type}`           | `{key, uploadId, bucket}`             | `uploads:create`   |
+//! | `GET s3/multipart/{uploadId}?key=`               | the parts (every `ListParts` page)    | `uploads:create`   |
+//! | `GET s3/multipart/{uploadId}/{partNumber}?key=`  | `{url, expires}`                      | `uploads:create`   |
+//! | `GET s3/multipart/{uploadId}/batch?key=&partNumbers=` | `{presignedUrls}`                | `uploads:create`   |
+//! | `POST s3/multipart/{uploadId}/complete?key=`     | `{location, key, bucket}`, one `File` | `uploads:complete` |
+//! | `DELETE s3/multipart/{uploadId}?key=`            | `{}`; the upload is `aborted`         | `uploads:create`   |
+//! | `POST s3/presign` `{method, key, uploadId?, partNumber?}` | `{url}` (Uppy 6 `signRequest`) | by request   |
+//!
 //! The upstream Carcosa SDK's routes, `POST /api/v1/projects/{id}/uploads/init` and `…/confirm`,
 //! are served by [`compat`] on the same code.
 //!
@@ -16,11 +31,13 @@
 //! [`Deferred`] items for the caller to run after responding.
 
 mod auth;
+mod companion;
 pub mod compat;
 mod cors;
 pub mod downloads;
 mod error;
 mod json;
+mod multipart;
 mod signing;
 pub mod tokens;
 pub mod uploads;
@@ -32,7 +49,8 @@ pub use error::ApiError;
 
 #[cfg(doc)]
 use crate::runtime::Config;
-use crate::runtime::{Level, Runtime};
+use crate::runtime::{AllowedOrigins, Level, Runtime};
+use crate::store::activity::{self, AuditEntry, UsageDelta};
 use crate::store::{self, NewUpload, StoreError};
 use crate::upload_id::UploadTicket;
 
@@ -50,6 +68,10 @@ pub enum Deferred {
     /// Record a presigned upload as `initiated`. If this is lost, completing the upload recreates
     /// the row from its id.
     RecordUpload(Box<PendingUpload>),
+    /// Add to the project's daily counters (`"UsageDaily"`, what the upstream dashboard charts).
+    CountUsage(UsageDelta),
+    /// Write an `"AuditLog"` row.
+    Audit(Box<AuditEntry>),
 }
 
 /// An upload whose URL was handed out, waiting to be recorded.
@@ -90,6 +112,7 @@ pub(crate) fn upload_row<'a>(
         created_at_ms: t.created_at_ms,
         expires_at_ms: t.expires_at_ms,
         metadata,
+        s3_upload_id: t.s3_upload_id.as_deref(),
     }
 }
 
@@ -102,24 +125,59 @@ pub struct Handled {
     pub deferred: Vec<Deferred>,
 }
 
+/// The response header carrying [`Runtime::request_id`].
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// Handles one request.
 pub async fn handle<R: Runtime>(rt: &R, req: Request<Bytes>) -> Handled {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let mut deferred = Vec::new();
-    let mut response = if req.method() == Method::OPTIONS {
+    let response = if req.method() == Method::OPTIONS {
         cors::preflight()
     } else {
         match route(rt, &req, &mut deferred).await {
             Ok(response) => response,
-            Err(e) => error_response(rt, &e),
+            Err(e) => {
+                log_error(rt, &e);
+                error_body(&e)
+            }
         }
     };
-    cors::decorate(&mut response, rt.config().allowed_origins.allow(origin.as_deref()));
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let response = finish(response, &rt.config().allowed_origins, origin, rt.request_id());
     Handled { response, deferred }
+}
+
+/// The answer to a request refused before it reached [`handle`] (unreadable, too large) or
+/// that could not be served at all (a misconfigured deployment): the same JSON body, CORS and
+/// request-id headers as any other error. The caller logs [`ApiError::log_detail`].
+#[must_use]
+pub fn refuse(e: &ApiError, allowed: &AllowedOrigins, origin: Option<&str>, request_id: &str) -> Response<Bytes> {
+    finish(error_body(e), allowed, origin, request_id)
+}
+
+/// The id of a request: Cloudflare's `cf-ray` when it is present and plain (so a log line can
+/// be matched with Cloudflare's own records), else 16 hex digits of `random`.
+#[must_use]
+pub fn request_id(headers: &http::HeaderMap, random: [u8; 8]) -> String {
+    headers
+        .get("cf-ray")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map_or_else(|| hex::encode(random), str::to_owned)
+}
+
+/// Adds the headers every response carries: CORS and the request id.
+fn finish(
+    mut response: Response<Bytes>,
+    allowed: &AllowedOrigins,
+    origin: Option<&str>,
+    request_id: &str,
+) -> Response<Bytes> {
+    cors::decorate(&mut response, allowed.allow(origin));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
+    }
+    response
 }
 
 async fn route<R: Runtime>(
@@ -155,6 +213,10 @@ async fn route<R: Runtime>(
             Method::POST => compat::confirm(rt, req, project, deferred).await,
             _ => Err(ApiError::MethodNotAllowed("POST")),
         },
+        ["v1", "companion", "s3", rest @ ..] => companion::route(rt, req, None, rest, deferred).await,
+        ["v1", "companion", "t", token, "s3", rest @ ..] => {
+            companion::route(rt, req, Some(token), rest, deferred).await
+        }
         ["v1", "downloads"] => match *method {
             Method::POST => downloads::presign(rt, req, deferred).await,
             _ => Err(ApiError::MethodNotAllowed("POST")),
@@ -208,10 +270,14 @@ impl Drop for Flushing<'_> {
 async fn write_batch<R: Runtime>(rt: &R, batch: Vec<Deferred>) {
     let mut uploads = Vec::new();
     let mut touched = Vec::new();
+    let mut usage = Vec::new();
+    let mut audit = Vec::new();
     for item in batch {
         match item {
             Deferred::RecordUpload(up) => uploads.push(up),
             Deferred::TouchApiKey { key_id } => touched.push(key_id),
+            Deferred::CountUsage(delta) => usage.push(delta),
+            Deferred::Audit(entry) => audit.push(*entry),
         }
     }
     let db = match rt.db().await {
@@ -246,6 +312,12 @@ async fn write_batch<R: Runtime>(rt: &R, batch: Vec<Deferred>) {
     if let Err(e) = store::touch_api_keys(db, &touched, rt.now_ms()).await {
         log_failed(rt, "recording key use", &e);
     }
+    if let Err(e) = activity::add_usage(db, &usage).await {
+        log_failed(rt, "counting usage", &e);
+    }
+    if let Err(e) = activity::insert_audit(db, &audit).await {
+        log_failed(rt, "writing the audit log", &e);
+    }
 }
 
 fn log_failed<R: Runtime>(rt: &R, what: &str, e: &StoreError) {
@@ -255,10 +327,14 @@ fn log_failed<R: Runtime>(rt: &R, what: &str, e: &StoreError) {
     );
 }
 
-fn error_response<R: Runtime>(rt: &R, e: &ApiError) -> Response<Bytes> {
+fn log_error<R: Runtime>(rt: &R, e: &ApiError) {
     if let Some(detail) = e.log_detail() {
         rt.log(Level::Error, &format!("{} ({}): {detail}", e.code(), e.status()));
     }
+}
+
+/// The JSON body and headers of an error; its status is [`ApiError::status`].
+fn error_body(e: &ApiError) -> Response<Bytes> {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json::ok(
         status,
@@ -278,4 +354,46 @@ fn error_response<R: Runtime>(rt: &R, e: &ApiError) -> Response<Bytes> {
         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_prefer_a_plain_cf_ray() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(request_id(&h, [0xab; 8]), "abababababababab");
+        h.insert("cf-ray", HeaderValue::from_static("8f1c2d3e4a5b6c7d-FRA"));
+        assert_eq!(request_id(&h, [0; 8]), "8f1c2d3e4a5b6c7d-FRA");
+        for forged in ["a b", "x\"}", "", &"a".repeat(65)] {
+            h.insert("cf-ray", HeaderValue::from_str(forged).unwrap());
+            assert_eq!(request_id(&h, [1; 8]), "0101010101010101", "{forged:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_carry_cors_and_the_request_id() {
+        let allowed = AllowedOrigins::List(vec!["https://app.example".into()]);
+        let r = refuse(
+            &ApiError::Misconfigured("no key".into()),
+            &allowed,
+            Some("https://app.example"),
+            "rid-1",
+        );
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://app.example");
+        assert_eq!(r.headers()[REQUEST_ID_HEADER], "rid-1");
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["error"], "misconfigured");
+        assert!(!body.to_string().contains("no key"), "the detail is for the log only");
+        let r = refuse(
+            &ApiError::BodyTooLarge(MAX_BODY_BYTES),
+            &allowed,
+            Some("https://evil.example"),
+            "rid-2",
+        );
+        assert_eq!(r.status(), 413);
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    }
 }

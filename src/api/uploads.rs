@@ -6,17 +6,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{self, Caller};
-use super::{json, signing, ApiError, Deferred, PendingUpload};
+use super::json::{self, Metadata, Text};
+use super::{signing, ApiError, Deferred, PendingUpload};
 use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
-use crate::sigv4::{HeadObject, PutObject};
+use crate::sigv4::{CompleteMultipartUpload, HeadObject, ListParts, PutObject, MAX_PUT_BYTES};
+use crate::store::activity::{AuditEntry, UsageDelta};
 use crate::store::{self, Completion, FileRow, StoredObject};
 use crate::upload_id::{self, UploadTicket};
-
-/// S3's limit for one PUT: 5 GiB. Larger files need multipart uploads.
-pub const MAX_SINGLE_UPLOAD_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Largest `metadata` object accepted, serialised.
 const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -34,16 +33,16 @@ const HEAD_EXPIRY_SECS: u32 = 60;
 pub struct PresignUpload {
     /// The client's file name; sanitised into the key's last segment.
     #[serde(alias = "fileName")]
-    pub filename: String,
+    pub filename: Text,
     /// The content type the client will send; signed, so S3 refuses any other.
-    pub content_type: Option<String>,
+    pub content_type: Option<Text>,
     /// The exact size in bytes the client will send; signed, so S3 refuses any other.
     pub size: Option<u64>,
     /// The tenant's slug (multi-tenant projects).
     #[serde(alias = "tenantId")]
-    pub tenant: Option<String>,
+    pub tenant: Option<Text>,
     /// Free-form metadata recorded with the upload and its file.
-    pub metadata: Option<serde_json::Map<String, Value>>,
+    pub metadata: Option<Metadata>,
     /// URL lifetime in seconds, 1 to 604800.
     pub expires_in: Option<u32>,
 }
@@ -58,7 +57,7 @@ pub async fn presign<R: Runtime>(
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Upload)?;
     let body: PresignUpload = json::parse(req)?;
-    let up = presign_upload(rt, &caller, body, None, deferred).await?;
+    let up = presign_upload(rt, &caller, body, None, Overwrite::Refuse, deferred).await?;
     let headers: serde_json::Map<String, Value> = up
         .headers
         .into_iter()
@@ -89,6 +88,17 @@ pub(super) struct PresignedUpload {
     pub expires_at_ms: i64,
 }
 
+/// Whether an upload URL may replace an object already at its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Overwrite {
+    /// Signs `If-None-Match: *`: once the object exists (the upload completed), the URL is spent.
+    /// The client must send the header, as it sends every header in the response's map.
+    Refuse,
+    /// For clients that send no header but `Content-Type` (the upstream SDK): a second PUT
+    /// within the URL's lifetime replaces the object.
+    Allow,
+}
+
 /// Validates `body`, resolves the caller's scope (which must be `project_id` when given), records
 /// the `initiated` upload and presigns its PUT.
 pub(super) async fn presign_upload<R: Runtime>(
@@ -96,14 +106,15 @@ pub(super) async fn presign_upload<R: Runtime>(
     caller: &Caller,
     body: PresignUpload,
     project_id: Option<&str>,
+    overwrite: Overwrite,
     deferred: &mut Vec<Deferred>,
 ) -> Result<PresignedUpload, ApiError> {
     let filename = validate_filename(&body.filename)?;
     let content_type = body.content_type.as_deref().map(validate_content_type).transpose()?;
-    if body.size.is_some_and(|s| s > MAX_SINGLE_UPLOAD_BYTES) {
-        return Err(ApiError::FileTooLarge(MAX_SINGLE_UPLOAD_BYTES));
+    if body.size.is_some_and(|s| s > MAX_PUT_BYTES) {
+        return Err(ApiError::FileTooLarge(MAX_PUT_BYTES));
     }
-    let metadata = body.metadata.map(Value::Object);
+    let metadata = body.metadata.map(|m| Value::Object(m.0));
     if metadata
         .as_ref()
         .is_some_and(|m| m.to_string().len() > MAX_METADATA_BYTES)
@@ -121,10 +132,13 @@ pub(super) async fn presign_upload<R: Runtime>(
         return Err(ApiError::ProjectMismatch);
     }
 
+    let expiry = signing::capped(expiry, now_ms, caller.expires_at_ms(), scope.key_expires_at_ms)?;
     let row_id = new_id(rt)?;
-    let key = scope.prefix.object_key(&row_id, &filename)?;
+    let key = scope
+        .prefix
+        .object_key(&row_id, &filename, rt.config().max_object_key_bytes)?;
     // The client's name as given, for display: the key holds the sanitised one.
-    let original_name: String = body.filename.chars().filter(|c| !c.is_control()).collect();
+    let original_name = crate::object_key::without_format_characters(&body.filename);
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut put = PutObject::new(&signable.bucket, &signable.credentials, &key);
     if let Some(ct) = content_type {
@@ -133,7 +147,10 @@ pub(super) async fn presign_upload<R: Runtime>(
     if let Some(size) = body.size {
         put = put.content_length(size);
     }
-    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| put.presign(k, at, exp))?;
+    if overwrite == Overwrite::Refuse {
+        put = put.if_none_match("*");
+    }
+    let presigned = signing::sign(rt, &put, now_ms, expiry)?;
     let expires_at_ms = now_ms + i64::from(expiry.as_secs()) * 1000;
 
     // The upload is recorded after the response; its id carries the record, so that completing
@@ -149,9 +166,26 @@ pub(super) async fn presign_upload<R: Runtime>(
         content_type: content_type.map(str::to_owned),
         created_at_ms: now_ms,
         expires_at_ms,
+        s3_upload_id: None,
     };
     let upload_id = ticket.encode(&rt.config().upload_ids);
     let key = ticket.object_key.clone();
+    deferred.push(Deferred::CountUsage(UsageDelta {
+        project_id: ticket.project_id.clone(),
+        at_ms: now_ms,
+        uploads: 1,
+        bandwidth_bytes: 0,
+    }));
+    deferred.push(Deferred::Audit(Box::new(AuditEntry {
+        project_id: ticket.project_id.clone(),
+        action: "upload.initialized",
+        resource: key.clone(),
+        details: serde_json::json!({
+            "uploadId": ticket.row_id, "apiKeyId": ticket.key_id, "tenantId": ticket.tenant_id,
+            "size": ticket.size, "contentType": ticket.content_type,
+        }),
+        at_ms: now_ms,
+    })));
     deferred.push(Deferred::RecordUpload(Box::new(PendingUpload {
         ticket,
         filename: original_name.trim().to_owned(),
@@ -178,7 +212,7 @@ pub async fn complete<R: Runtime>(
 ) -> Result<Response<Bytes>, ApiError> {
     let caller = auth::caller(rt, req)?;
     caller.check(Operation::Complete)?;
-    let file = complete_upload(rt, &caller, upload_id, None, deferred).await?;
+    let file = complete_upload(rt, &caller, upload_id, None, None, deferred).await?;
     Ok(json::ok(
         StatusCode::OK,
         &json!({
@@ -199,12 +233,14 @@ pub async fn complete<R: Runtime>(
 }
 
 /// Completes `upload_id` for the caller (whose project must be `project_id` when given) and
-/// returns its file.
+/// returns its file. For a multipart upload, `parts` is the `CompleteMultipartUpload` body: the
+/// parts are assembled in S3 first, with the service's own signed request.
 pub(super) async fn complete_upload<R: Runtime>(
     rt: &R,
     caller: &Caller,
     upload_id: &str,
     project_id: Option<&str>,
+    parts: Option<String>,
     deferred: &mut Vec<Deferred>,
 ) -> Result<FileRow, ApiError> {
     // Ids this service hands out carry a ticket; plain ids are the upstream API's (or older).
@@ -268,14 +304,23 @@ pub(super) async fn complete_upload<R: Runtime>(
     }
 
     let signable = signing::signable(rt, &scope.bucket)?;
+    if let Some(parts) = parts {
+        let s3_upload_id = ticket.as_ref().and_then(|t| t.s3_upload_id.as_deref());
+        let s3_upload_id = s3_upload_id.ok_or(ApiError::UploadNotFound)?;
+        let (bucket, creds, key) = (&signable.bucket, &signable.credentials, upload.path.as_str());
+        let complete = CompleteMultipartUpload::new(bucket, creds, key, s3_upload_id);
+        let list = ListParts::new(bucket, creds, key, s3_upload_id);
+        super::multipart::assemble(rt, &complete, &list, now_ms, parts).await?;
+    }
     let head = HeadObject::new(&signable.bucket, &signable.credentials, &upload.path);
     let expiry = signing::expiry(rt, Some(HEAD_EXPIRY_SECS))?;
-    let presigned = signing::sign(rt, &signable, now_ms, expiry, |k, at, exp| head.presign(k, at, exp))?;
+    let presigned = signing::sign(rt, &head, now_ms, expiry)?;
     let answer = rt
         .fetch(OutboundRequest {
             method: Method::HEAD,
             url: presigned.url,
             headers: presigned.headers,
+            body: Bytes::new(),
         })
         .await?;
     match answer.status {
@@ -328,7 +373,26 @@ pub(super) async fn complete_upload<R: Runtime>(
         now_ms,
     };
     match store::complete_upload(db, &upload.id, &stored).await? {
-        Completion::Completed(file) | Completion::AlreadyCompleted(file) => Ok(file),
+        Completion::Completed(file) => {
+            // Counted once: a repeated completion finds the upload completed.
+            deferred.push(Deferred::CountUsage(UsageDelta {
+                project_id: scope.project_id.clone(),
+                at_ms: now_ms,
+                uploads: 0,
+                bandwidth_bytes: size,
+            }));
+            deferred.push(Deferred::Audit(Box::new(AuditEntry {
+                project_id: scope.project_id.clone(),
+                action: "upload.completed",
+                resource: upload.path.clone(),
+                details: serde_json::json!({
+                    "uploadId": upload.id, "fileId": file_id, "apiKeyId": scope.key_id, "size": size,
+                }),
+                at_ms: now_ms,
+            })));
+            Ok(file)
+        }
+        Completion::AlreadyCompleted(file) => Ok(file),
         Completion::NotPending(status) => Err(ApiError::conflict(
             "upload_not_pending",
             format!("the upload is {status}, not pending"),
@@ -343,7 +407,7 @@ pub(super) fn new_id<R: Runtime>(rt: &R) -> Result<String, ApiError> {
     Ok(ids::new_id(random))
 }
 
-fn validate_filename(raw: &str) -> Result<SafeFileName, ApiError> {
+pub(super) fn validate_filename(raw: &str) -> Result<SafeFileName, ApiError> {
     if raw.len() > MAX_RAW_FILENAME_BYTES {
         return Err(ApiError::bad_request(
             "invalid_filename",
@@ -355,7 +419,7 @@ fn validate_filename(raw: &str) -> Result<SafeFileName, ApiError> {
 
 /// Accepts `type/subtype` with optional parameters, in printable ASCII, as S3 stores it verbatim
 /// and browsers send it verbatim.
-fn validate_content_type(ct: &str) -> Result<&str, ApiError> {
+pub(super) fn validate_content_type(ct: &str) -> Result<&str, ApiError> {
     let ct = ct.trim();
     let token = |s: &str| {
         !s.is_empty()

@@ -68,7 +68,7 @@ impl DemoArgs {
         let mut client = db.connect().await?;
         let report = migrate::migrate(&mut client)
             .await
-            .context("migrating failed; the database was left unchanged")?;
+            .context("migrating failed; finished steps stay, and running migrate again resumes")?;
         let key = ApiKey::generate(random()?);
         let key_hash = key.hash();
 

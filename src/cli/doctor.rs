@@ -12,7 +12,7 @@ use serde_json::json;
 use super::db::{now_ms, Db};
 use super::output::{error_messages, Output};
 use super::secrets::{vault_key, ENCRYPTION_KEY_VAR};
-use crate::sigv4::{Expiry, HeadBucket, SigningKey, SigningTime};
+use crate::sigv4::{Expiry, HeadBucket, Presign as _, SigningTime};
 use crate::storage::{signable, Signable};
 use crate::store::{doctor, migrate};
 
@@ -173,10 +173,9 @@ async fn migrations(client: &tokio_postgres::Client) -> Result<String, String> {
 /// A signed `HEAD` of the bucket: 200 means it exists and the credentials may use it.
 async fn head(http: &reqwest::Client, s: &Signable, now_ms: i64) -> Result<String, String> {
     let at = SigningTime::from_unix(now_ms / 1000).map_err(|e| e.to_string())?;
-    let key = SigningKey::derive(&s.credentials, at, s.bucket.region());
     let expiry = Expiry::from_secs(300).map_err(|e| e.to_string())?;
     let presigned = HeadBucket::new(&s.bucket, &s.credentials)
-        .presign(&key, at, expiry)
+        .presign_uncached(at, expiry)
         .map_err(|e| e.to_string())?;
     let mut request = http.head(&presigned.url);
     for (name, value) in &presigned.headers {

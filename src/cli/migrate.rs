@@ -68,10 +68,13 @@ impl MigrateArgs {
         }
         let report = migrate::migrate(&mut client)
             .await
-            .context("migrating failed; the database was left unchanged")?;
+            .context("migrating failed; finished steps stay, and running migrate again resumes")?;
         let mut text = String::new();
         if report.adopted {
             text.push_str("adopted an existing Carcosa database\n");
+        }
+        for index in &report.rebuilt_indexes {
+            text.push_str(&format!("rebuilt index {index}, left invalid by an interrupted run\n"));
         }
         for m in &report.applied {
             text.push_str(&format!("applied {:04} {}\n", m.version, m.name));

@@ -14,6 +14,7 @@ macro_rules! ts {
     };
 }
 
+pub mod activity;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod doctor;
 pub mod migrate;
@@ -136,8 +137,8 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
 }
 
 /// How a request names its API key: by the SHA-256 hex of the key itself, or (for upload tokens)
-/// by the key's id and project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// by the key's id and project. `Debug` redacts the hash.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum KeyRef<'a> {
     /// `"ApiKey"."keyHash"`.
     Hash(&'a str),
@@ -148,6 +149,15 @@ pub enum KeyRef<'a> {
         /// Its project's id.
         project_id: &'a str,
     },
+}
+
+impl std::fmt::Debug for KeyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hash(_) => f.write_str("Hash(<redacted>)"),
+            Self::Id { key_id, project_id } => write!(f, "Id({key_id}, {project_id})"),
+        }
+    }
 }
 
 /// `WHERE` conditions selecting a live key by [`KeyRef`]; `$1` is the hash or id, `$3` the project.
@@ -314,6 +324,8 @@ pub struct NewUpload<'a> {
     pub expires_at_ms: i64,
     /// Caller metadata.
     pub metadata: Option<&'a serde_json::Value>,
+    /// The S3 multipart upload id, for a multipart upload.
+    pub s3_upload_id: Option<&'a str>,
 }
 
 /// Records presigned uploads as `initiated`, in one statement however many there are. A row
@@ -325,15 +337,16 @@ pub struct NewUpload<'a> {
 pub async fn insert_uploads(client: &Client, uploads: &[NewUpload<'_>]) -> Result<(), StoreError> {
     const SQL: &str = concat!(
         r#"INSERT INTO "Upload" (id, "projectId", path, status, "createdAt", size, "contentType", filename,
-               "tenantId", "apiKeyId", "bucketId", "expiresAt", metadata)
+               "tenantId", "apiKeyId", "bucketId", "expiresAt", metadata, "s3UploadId")
            SELECT id, project, path, 'initiated', "#,
         "(to_timestamp(created::float8 / 1000) AT TIME ZONE 'UTC')",
         r#", size, ctype, filename, tenant, apikey, bucket, "#,
         "(to_timestamp(expires::float8 / 1000) AT TIME ZONE 'UTC')",
-        r#", metadata
+        r#", metadata, s3upload
            FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::int8[], $12::jsonb[])
-                AS x(id, project, path, created, size, ctype, filename, tenant, apikey, bucket, expires, metadata)
+                       $8::text[], $9::text[], $10::text[], $11::int8[], $12::jsonb[], $13::text[])
+                AS x(id, project, path, created, size, ctype, filename, tenant, apikey, bucket, expires, metadata,
+                     s3upload)
            ON CONFLICT (id) DO NOTHING"#
     );
     if uploads.is_empty() {
@@ -352,7 +365,8 @@ pub async fn insert_uploads(client: &Client, uploads: &[NewUpload<'_>]) -> Resul
     let buckets = column(|u| Some(u.bucket_id.to_owned()));
     let expires: Vec<i64> = uploads.iter().map(|u| u.expires_at_ms).collect();
     let metadata: Vec<Option<&serde_json::Value>> = uploads.iter().map(|u| u.metadata).collect();
-    let params: [Param<'_>; 12] = [
+    let s3_uploads = column(|u| u.s3_upload_id.map(str::to_owned));
+    let params: [Param<'_>; 13] = [
         (&ids, Type::TEXT_ARRAY),
         (&projects, Type::TEXT_ARRAY),
         (&paths, Type::TEXT_ARRAY),
@@ -365,6 +379,7 @@ pub async fn insert_uploads(client: &Client, uploads: &[NewUpload<'_>]) -> Resul
         (&buckets, Type::TEXT_ARRAY),
         (&expires, Type::INT8_ARRAY),
         (&metadata, Type::JSONB_ARRAY),
+        (&s3_uploads, Type::TEXT_ARRAY),
     ];
     client.query_typed(SQL, &params).await?;
     Ok(())
@@ -526,6 +541,21 @@ pub async fn complete_upload(
         },
         None => Ok(Completion::NotPending(tag)),
     }
+}
+
+/// Marks an `initiated` upload `aborted` (its S3 multipart upload was discarded) and returns the
+/// status it had: `initiated` when this call aborted it, otherwise what it already was (`None` if
+/// there is no such upload). An aborted upload can never complete.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn abort_upload(client: &Client, upload_id: &str) -> Result<Option<String>, StoreError> {
+    const SQL: &str = r#"WITH old AS (SELECT id, status FROM "Upload" WHERE id = $1 FOR UPDATE),
+           up AS (UPDATE "Upload" u SET status = 'aborted' FROM old
+                  WHERE u.id = old.id AND old.status = 'initiated' RETURNING u.id)
+           SELECT status FROM old"#;
+    let rows = client.query_typed(SQL, &[(&upload_id, Type::TEXT)]).await?;
+    rows.first().map(|row| get(row, 0)).transpose()
 }
 
 /// One `"File"` row by id.

@@ -3,7 +3,6 @@
 //! against the wasm Worker under `wrangler dev` (`worker::…`), with the same real PostgreSQL and
 //! signature-checking S3 server.
 
-use carcosa_edge::object_key::MAX_FILENAME_BYTES;
 use carcosa_edge::store::provision::{self as p, ShareLevel};
 use serde_json::{json, Value};
 
@@ -274,14 +273,14 @@ async fn awkward_file_names(t: &Target) {
             (200, name.as_bytes()),
             "{name:?}"
         );
+        // Only a name the store's key limit (a test setting here; S3's 1024 bytes by default)
+        // cannot hold is shortened, and then to fill the key exactly, extension kept.
         let stored_name = key.rsplit('/').next().unwrap();
-        if name.len() <= MAX_FILENAME_BYTES {
+        let max = crate::target::max_key_bytes();
+        if key.len() - stored_name.len() + name.len() <= max {
             assert_eq!(stored_name, name);
         } else {
-            assert!(
-                stored_name.ends_with(".txt") && stored_name.len() <= MAX_FILENAME_BYTES,
-                "{key}"
-            );
+            assert!(stored_name.ends_with(".txt") && key.len() == max, "{key}");
         }
     }
 }
@@ -624,7 +623,7 @@ async fn bad_input(t: &Target) {
             r#"{"filename": "a", "contentType": "text/plain\r\nx-amz-acl: public-read"}"#,
             "application/json",
             400,
-            "invalid_content_type",
+            "invalid_field",
         ),
         (r#"{"filename": "/../"}"#, "application/json", 400, "invalid_filename"),
         (
@@ -690,7 +689,7 @@ async fn upload_tokens(t: &Target) {
     assert_eq!(minted.status, 201, "{}", minted.body);
     assert_eq!(
         minted.body["permissions"],
-        json!(["uploads:create", "uploads:complete", "files:read"])
+        json!(["uploads:create", "uploads:complete"])
     );
     let token = minted.s("token");
     assert!(!token.contains(&w.key));
@@ -960,6 +959,7 @@ async fn floods_of_unknown_keys_are_refused(t: &Target) {
     };
     // The real key is seen (and cached) first.
     assert_eq!(send(w.key.clone(), attacker.clone()).await.status, 201);
+    let cached_at = std::time::Instant::now();
     let limit = carcosa_edge::scope_cache::UnknownKeyBudget::LIMIT;
     for _ in 0..limit {
         let r = send(made_up(), attacker.clone()).await;
@@ -969,7 +969,16 @@ async fn floods_of_unknown_keys_are_refused(t: &Target) {
     assert_eq!((r.status, r.code()), (429, "rate_limited"), "{}", r.body);
     let wait: u32 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
-    assert_eq!(send(w.key.clone(), attacker.clone()).await.status, 201);
+    // A key still in the isolate's cache is served without a lookup, so the budget does not
+    // apply to it; once its entry has expired (a slow machine can take longer than the TTL for
+    // the flood), its lookup is a cold one from this client, and refused like the others.
+    let r = send(w.key.clone(), attacker.clone()).await;
+    let ttl = std::time::Duration::from_secs(u64::from(crate::target::scope_ttl_secs()));
+    if cached_at.elapsed() + std::time::Duration::from_millis(500) < ttl {
+        assert_eq!(r.status, 201, "{}", r.body);
+    } else if cached_at.elapsed() > ttl + std::time::Duration::from_millis(500) {
+        assert_eq!((r.status, r.code()), (429, "rate_limited"), "{}", r.body);
+    }
     let r = send(made_up(), other).await;
     assert_eq!((r.status, r.code()), (401, "invalid_api_key"));
 }

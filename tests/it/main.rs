@@ -18,17 +18,23 @@ macro_rules! scenarios {
     };
 }
 
+mod bad_input;
 mod cli;
 mod cli_doctor;
 mod cli_list;
 mod cli_secrets;
 mod cli_tls;
+mod companion;
 mod flows;
+mod handshake;
+mod hardening;
 mod migrate;
+mod migrate_online;
 mod multipart;
 mod outage;
 mod pg;
 mod post_policy;
 mod s3;
 mod target;
+mod usage;
 mod world;

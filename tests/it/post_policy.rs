@@ -3,8 +3,8 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use carcosa_edge::post_policy::{PolicyKey, PostPolicy, SignedPost};
-use carcosa_edge::sigv4::{Bucket, Credentials, Expiry, SigningKey, SigningTime, UrlStyle};
+use carcosa_edge::sigv4::post_policy::{PolicyKey, PostPolicy, SignedPost};
+use carcosa_edge::sigv4::{Bucket, Credentials, Expiry, Presign, SigningTime, UrlStyle};
 
 use crate::s3::{server, TestS3};
 
@@ -30,14 +30,13 @@ impl Form {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap();
         let at = SigningTime::from_unix(i64::try_from(now.as_secs()).unwrap() - age).unwrap();
-        let key = SigningKey::derive(&creds, at, bucket.region());
         let policy = build(PostPolicy::new(&bucket, &creds, PolicyKey::starts_with("u/1/")));
-        policy.sign(&key, at, Expiry::from_secs(expiry).unwrap()).unwrap()
+        policy.presign_uncached(at, Expiry::from_secs(expiry).unwrap()).unwrap()
     }
 }
 
 /// Sends `fields` in order, then `file`, as `multipart/form-data`; returns status and body.
-async fn post(url: &str, fields: &[(String, String)], file: &[u8]) -> (u16, String) {
+pub(crate) async fn post(url: &str, fields: &[(String, String)], file: &[u8]) -> (u16, String) {
     let mut body = Vec::new();
     for (name, value) in fields {
         let part = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n");

@@ -3,7 +3,7 @@
 //! `scripts/test` starts it and sets `CARCOSA_TEST_S3_ENDPOINT`, `CARCOSA_TEST_S3_ACCESS_KEY` and
 //! `CARCOSA_TEST_S3_SECRET_KEY`. A missing server fails the test; it never skips.
 
-use carcosa_edge::sigv4::{Bucket, CreateBucket, Credentials, Expiry, GetObject, SigningKey, SigningTime, UrlStyle};
+use carcosa_edge::sigv4::{Bucket, CreateBucket, Credentials, Expiry, GetObject, Presign, SigningTime, UrlStyle};
 
 /// Connection settings of the test server.
 #[derive(Clone, Debug)]
@@ -66,8 +66,10 @@ impl TestS3 {
         let bucket = self.bucket(&name);
         let creds = self.credentials();
         let (at, exp) = Self::sign_now();
-        let key = SigningKey::derive(&creds, at, bucket.region());
-        let url = CreateBucket::new(&bucket, &creds).presign(&key, at, exp).unwrap().url;
+        let url = CreateBucket::new(&bucket, &creds)
+            .presign_uncached(at, exp)
+            .unwrap()
+            .url;
         let resp = reqwest::Client::new().put(&url).send().await.unwrap_or_else(|e| {
             panic!(
                 "the S3 server at {} is unreachable ({e}); run the tests with `scripts/test`",
@@ -83,9 +85,8 @@ impl TestS3 {
         let bucket = self.bucket(bucket);
         let creds = self.credentials();
         let (at, exp) = Self::sign_now();
-        let signing_key = SigningKey::derive(&creds, at, bucket.region());
         let url = GetObject::new(&bucket, &creds, key)
-            .presign(&signing_key, at, exp)
+            .presign_uncached(at, exp)
             .unwrap()
             .url;
         let resp = reqwest::get(&url).await.unwrap();

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use carcosa_edge::api;
-use carcosa_edge::runtime::{Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime};
+use carcosa_edge::runtime::{
+    log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
+};
 use carcosa_edge::store::StoreError;
 use carcosa_edge::upload_token::TokenSecret;
 use carcosa_edge::vault::VaultKey;
@@ -36,11 +38,33 @@ pub fn native_config() -> Config {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "carcosa-edge-tests-upload-token-secret".to_owned());
     config.upload_tokens = Some(TokenSecret::new(secret.as_bytes()).unwrap());
+    // As wrangler.toml's ALLOWED_ORIGINS for the Worker under test.
+    config.allowed_origins = AllowedOrigins::Any;
     config.scope_cache_ttl_secs = scope_ttl_secs();
     // In-process, each request awaits its deferred writes before the next is sent, so waiting
     // for company would only slow the tests down; the Worker under test keeps the default.
     config.write_batch_delay_ms = 0;
+    config.max_object_key_bytes = max_key_bytes();
+    config.max_upload_bytes = max_upload_bytes();
     config
+}
+
+/// The form-upload size limit of the runs: `MAX_UPLOAD_BYTES`, as `scripts/test` passes it to
+/// `wrangler dev`, or 8 MiB (small enough to send one byte more in a test).
+pub fn max_upload_bytes() -> u64 {
+    std::env::var("MAX_UPLOAD_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8 * 1024 * 1024)
+}
+
+/// The longest object key the local S3 server stores (it keeps each key as one file name):
+/// `MAX_OBJECT_KEY_BYTES`, as `scripts/test` passes it to `wrangler dev`, or 150.
+pub fn max_key_bytes() -> usize {
+    std::env::var("MAX_OBJECT_KEY_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150)
 }
 
 /// How long the Worker under test (and in-process runs) trust a resolved scope:
@@ -107,6 +131,8 @@ pub struct Target {
     /// The credentials key.
     pub vault: VaultKey,
     http: reqwest::Client,
+    /// In-process runs: every line the handlers logged, as the Worker writes them.
+    pub logs: RefCell<Vec<String>>,
 }
 
 impl Target {
@@ -145,45 +171,78 @@ impl Target {
             s3: s3::server(),
             vault,
             http: reqwest::Client::new(),
+            logs: RefCell::default(),
+        }
+    }
+
+    /// The Worker's base URL, for requests `call` cannot make (raw chunked bodies); `None`
+    /// in-process.
+    pub fn worker_url(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Worker { base_url } => Some(base_url),
+            Kind::Native { .. } => None,
         }
     }
 
     /// Sends a request. `body` is sent as is (JSON text, or anything else for error tests).
     pub async fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
+        let headers: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
+        self.call_raw(method, path, &headers, body.map(str::as_bytes))
+            .await
+            .unwrap_or_else(|| panic!("{method} {path}: not a valid HTTP request"))
+    }
+
+    /// Sends any bytes as header values and body; `None` when the HTTP client (or, in-process,
+    /// the `http` crate) cannot express the request at all.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: Option<&[u8]>,
+    ) -> Option<Resp> {
         match &self.kind {
             Kind::Native { db, isolate } => {
                 let mut req = http::Request::builder().method(method).uri(path);
                 for (n, v) in headers {
-                    req = req.header(*n, *v);
+                    req = req.header(*n, http::HeaderValue::from_bytes(v).ok()?);
                 }
-                let req = req.body(Bytes::from(body.unwrap_or_default().to_owned())).unwrap();
-                let rt = NativeRuntime::new(&db.url, native_config(), Rc::clone(isolate));
+                let req = req.body(Bytes::from(body.unwrap_or_default().to_vec())).ok()?;
+                let mut rt = NativeRuntime::new(&db.url, native_config(), Rc::clone(isolate));
+                // As the Worker does: cf-ray when present, else random.
+                let mut random = [0u8; 8];
+                getrandom::getrandom(&mut random).unwrap();
+                rt.request_id = api::request_id(req.headers(), random);
                 let handled = api::handle(&rt, req).await;
                 let db_before_response = Some(rt.db.get().is_some());
                 api::run_deferred(&rt, handled.deferred).await;
+                self.logs.borrow_mut().extend(rt.logs.take());
                 let (parts, bytes) = handled.response.into_parts();
                 let headers = parts
                     .headers
                     .iter()
                     .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
                     .collect();
-                Resp {
+                Some(Resp {
                     status: parts.status.as_u16(),
                     headers,
                     body: parse_body(&bytes),
                     db_before_response,
-                }
+                })
             }
             Kind::Worker { base_url } => {
-                let mut req = self.http.request(method.parse().unwrap(), format!("{base_url}{path}"));
+                let method = reqwest::Method::from_bytes(method.as_bytes()).ok()?;
+                let mut req = self.http.request(method, format!("{base_url}{path}"));
                 for (n, v) in headers {
-                    req = req.header(*n, *v);
+                    req = req.header(*n, reqwest::header::HeaderValue::from_bytes(v).ok()?);
                 }
                 if let Some(body) = body {
-                    req = req.body(body.to_owned());
+                    req = req.body(body.to_vec());
                 }
-                let resp = req
-                    .send()
+                let req = req.build().ok()?;
+                let resp = self
+                    .http
+                    .execute(req)
                     .await
                     .unwrap_or_else(|e| panic!("the Worker is unreachable: {e}"));
                 let status = resp.status().as_u16();
@@ -193,12 +252,12 @@ impl Target {
                     .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
                     .collect();
                 let bytes = resp.bytes().await.unwrap();
-                Resp {
+                Some(Resp {
                     status,
                     headers,
                     body: parse_body(&bytes),
                     db_before_response: None,
-                }
+                })
             }
         }
     }
@@ -231,7 +290,9 @@ pub struct NativeRuntime {
     isolate: Rc<IsolateState>,
     db: OnceCell<Client>,
     http: reqwest::Client,
-    /// Every line logged, to check that nothing secret is.
+    /// This request's id (see `api::request_id`).
+    pub request_id: String,
+    /// Every line logged (structured, as the Worker writes them), to check that nothing secret is.
     pub logs: RefCell<Vec<String>>,
 }
 
@@ -243,6 +304,7 @@ impl NativeRuntime {
             isolate,
             db: OnceCell::new(),
             http: reqwest::Client::new(),
+            request_id: String::new(),
             logs: RefCell::default(),
         }
     }
@@ -275,22 +337,29 @@ impl Runtime for NativeRuntime {
         for (n, v) in &request.headers {
             req = req.header(n, v);
         }
+        if !request.body.is_empty() {
+            req = req.body(request.body);
+        }
         let resp = req.send().await.map_err(|e| FetchError(e.to_string()))?;
-        Ok(OutboundResponse {
-            status: resp.status().as_u16(),
-            headers: resp
-                .headers()
-                .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-                .collect(),
-        })
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        let body = resp.bytes().await.map_err(|e| FetchError(e.to_string()))?;
+        Ok(OutboundResponse { status, headers, body })
     }
 
     async fn sleep(&self, ms: u32) {
         tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
     }
 
-    fn log(&self, _level: Level, message: &str) {
-        self.logs.borrow_mut().push(message.to_owned());
+    fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    fn log(&self, level: Level, message: &str) {
+        self.logs.borrow_mut().push(log_line(level, &self.request_id, message));
     }
 }

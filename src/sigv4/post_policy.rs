@@ -3,7 +3,7 @@
 //! Implements [Browser-Based Uploads Using POST (AWS Signature Version 4)][spec]. A presigned
 //! `PUT` can at most pin an exact `content-length`; a POST policy lets S3 enforce a size range,
 //! a key prefix and a content-type prefix. [`PostPolicy`] builds the policy document, base64s it
-//! and signs it with a [`SigningKey`]; the caller hands the [`SignedPost`] to a browser, which
+//! and signs it ([`Presign`]); the caller hands the [`SignedPost`] to a browser, which
 //! posts the fields and then the file as `multipart/form-data` to the bucket URL.
 //!
 //! Every field the form sends has a condition in the policy, so S3 refuses any other field. The
@@ -18,17 +18,14 @@ use base64::Engine;
 use serde_json::{json, Value};
 use time::{Date, Duration, Month, PrimitiveDateTime, Time};
 
-use crate::sigv4::{Bucket, Credentials, Expiry, SigningKey, SigningTime};
+use super::{Bucket, Credentials, Expiry, KeyAt, Presign, SigningTime, MAX_OBJECT_KEY_BYTES, MAX_PUT_BYTES};
 
-const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-/// S3's largest single-request upload, 5 GiB.
-pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-const MAX_KEY_BYTES: usize = 1024;
+use super::ALGORITHM;
 /// Fields the signer sends itself, or that S3 gives another meaning.
 const RESERVED_FIELDS: &str = "awsaccesskeyid bucket content-type file key policy signature success_action_status \
     x-amz-algorithm x-amz-credential x-amz-date x-amz-security-token x-amz-signature";
 
-/// Errors from [`PostPolicy::sign`].
+/// Errors from signing a [`PostPolicy`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PostPolicyError {
     /// The content-length range has `min > max`.
@@ -54,9 +51,6 @@ pub enum PostPolicyError {
     /// The signing time plus the expiry is past year 9999.
     #[error("expiration is out of range")]
     ExpirationOutOfRange,
-    /// The signing key was derived for another access key, day or region.
-    #[error("signing key does not match the credentials, day or region")]
-    KeyScopeMismatch,
 }
 
 /// The condition on the object key.
@@ -94,7 +88,7 @@ impl PolicyKey {
             // The prefix's last segment may still grow, so only the ones before it are whole.
             Self::StartsWith(prefix) => (prefix.as_str(), prefix.rsplit_once('/').map_or("", |(whole, _)| whole)),
         };
-        if key.len() > MAX_KEY_BYTES {
+        if key.len() > MAX_OBJECT_KEY_BYTES {
             return Err(invalid("longer than 1024 bytes"));
         }
         if complete.split('/').any(|s| s == "." || s == "..") {
@@ -181,32 +175,6 @@ impl<'a> PostPolicy<'a> {
         self
     }
 
-    /// Builds and signs the policy, valid from `at` for `expires`.
-    ///
-    /// # Errors
-    ///
-    /// [`PostPolicyError::KeyScopeMismatch`] if `key` is not for these credentials, `at`'s day
-    /// and the bucket's region; otherwise the variant naming the invalid input.
-    pub fn sign(&self, key: &SigningKey, at: SigningTime, expires: Expiry) -> Result<SignedPost, PostPolicyError> {
-        let (form, conditions) = self.form_and_conditions(at)?;
-        let expiration = expiration(at, expires)?;
-        // Written by hand: a JSON map would sort `conditions` before `expiration`.
-        let (expiration_json, conditions) = (Value::from(expiration.as_str()), Value::Array(conditions));
-        let policy = STANDARD.encode(format!(
-            r#"{{"expiration":{expiration_json},"conditions":{conditions}}}"#
-        ));
-        let (creds, region) = (self.credentials, self.bucket.region());
-        let signature = key.sign_string(creds, at, region, &policy);
-        let signature = signature.map_err(|_| PostPolicyError::KeyScopeMismatch)?;
-        let mut fields = form;
-        fields.extend([("Policy".to_owned(), policy), ("X-Amz-Signature".to_owned(), signature)]);
-        Ok(SignedPost {
-            url: self.bucket.bucket_url(),
-            fields,
-            expires_at: expiration,
-        })
-    }
-
     /// The form fields in sending order (without `Policy` and the signature) and the policy
     /// conditions.
     fn form_and_conditions(&self, at: SigningTime) -> Result<(Fields, Vec<Value>), PostPolicyError> {
@@ -217,7 +185,7 @@ impl<'a> PostPolicy<'a> {
             if min > max {
                 return Err(PostPolicyError::EmptyLengthRange { min, max });
             }
-            if max > MAX_OBJECT_SIZE {
+            if max > MAX_PUT_BYTES {
                 return Err(PostPolicyError::MaxSizeTooLarge(max));
             }
             conditions.push(json!(["content-length-range", min, max]));
@@ -260,6 +228,43 @@ impl<'a> PostPolicy<'a> {
         }
         form.extend(exact);
         Ok((form, conditions))
+    }
+}
+
+impl Presign for PostPolicy<'_> {
+    type Signed = SignedPost;
+    type Error = PostPolicyError;
+
+    fn bucket(&self) -> &Bucket {
+        self.bucket
+    }
+
+    fn credentials(&self) -> &Credentials {
+        self.credentials
+    }
+
+    /// Builds and signs the policy, valid from the signing time for `expires`.
+    ///
+    /// # Errors
+    ///
+    /// The variant naming the invalid input.
+    fn sign_with(&self, key: KeyAt<'_>, expires: Expiry) -> Result<SignedPost, PostPolicyError> {
+        let at = key.at;
+        let (form, conditions) = self.form_and_conditions(at)?;
+        let expiration = expiration(at, expires)?;
+        // Written by hand: a JSON map would sort `conditions` before `expiration`.
+        let (expiration_json, conditions) = (Value::from(expiration.as_str()), Value::Array(conditions));
+        let policy = STANDARD.encode(format!(
+            r#"{{"expiration":{expiration_json},"conditions":{conditions}}}"#
+        ));
+        let signature = key.key.sign_string(&policy);
+        let mut fields = form;
+        fields.extend([("Policy".to_owned(), policy), ("X-Amz-Signature".to_owned(), signature)]);
+        Ok(SignedPost {
+            url: self.bucket.bucket_url(),
+            fields,
+            expires_at: expiration,
+        })
     }
 }
 
@@ -311,7 +316,7 @@ fn expiration(at: SigningTime, expires: Expiry) -> Result<String, PostPolicyErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sigv4::UrlStyle;
+    use crate::sigv4::{SigningKey, SigningKeyCache, UrlStyle};
 
     const AKID: &str = "AKIAIOSFODNN7EXAMPLE";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -327,8 +332,7 @@ mod tests {
     }
 
     fn sign(policy: &PostPolicy<'_>, at_secs: i64, expiry: u32) -> Result<SignedPost, PostPolicyError> {
-        let key = SigningKey::derive(policy.credentials, at(at_secs), "us-east-1");
-        policy.sign(&key, at(at_secs), Expiry::from_secs(expiry).unwrap())
+        policy.presign_uncached(at(at_secs), Expiry::from_secs(expiry).unwrap())
     }
 
     fn decoded_policy(post: &SignedPost) -> String {
@@ -376,7 +380,7 @@ mod tests {
 
         let creds = Credentials::new(AKID, SECRET);
         let key = SigningKey::derive(&creds, at(DAY), "us-east-1");
-        let signature = key.sign_string(&creds, at(DAY), "us-east-1", aws_base64).unwrap();
+        let signature = key.sign_string(aws_base64);
         let aws_signature = "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e";
         assert_eq!(signature, aws_signature);
     }
@@ -444,10 +448,10 @@ mod tests {
 
         let empty = PostPolicyError::EmptyLengthRange { min: 2, max: 1 };
         assert_eq!(refused(any().content_length_range(2, 1)), empty);
-        let too_large = PostPolicyError::MaxSizeTooLarge(MAX_OBJECT_SIZE + 1);
-        assert_eq!(refused(any().content_length_range(0, MAX_OBJECT_SIZE + 1)), too_large);
+        let too_large = PostPolicyError::MaxSizeTooLarge(MAX_PUT_BYTES + 1);
+        assert_eq!(refused(any().content_length_range(0, MAX_PUT_BYTES + 1)), too_large);
         assert!(sign(&any().content_length_range(7, 7), DAY, 60).is_ok());
-        assert!(sign(&any().content_length_range(0, MAX_OBJECT_SIZE), DAY, 60).is_ok());
+        assert!(sign(&any().content_length_range(0, MAX_PUT_BYTES), DAY, 60).is_ok());
 
         let reserved = "Policy X-Amz-Signature file key bucket Content-Type x-amz-date".split(' ');
         for name in reserved.chain(["", "a b"]) {
@@ -483,16 +487,16 @@ mod tests {
         let (bucket, creds) = (bucket(), Credentials::new(AKID, SECRET));
         let policy = PostPolicy::new(&bucket, &creds, PolicyKey::exact("k"));
         let expires = Expiry::from_secs(60).unwrap();
+        // A cache holding keys of another day, region and access key still signs with the
+        // policy's own: the key is looked up from the policy, never handed in.
         let other = Credentials::new("AKIDOTHER", SECRET);
-        let keys = [
-            SigningKey::derive(&creds, at(DAY + 86_400), "us-east-1"),
-            SigningKey::derive(&creds, at(DAY), "eu-west-1"),
-            SigningKey::derive(&other, at(DAY), "us-east-1"),
-        ];
-        for key in keys {
-            let got = policy.sign(&key, at(DAY), expires);
-            assert_eq!(got, Err(PostPolicyError::KeyScopeMismatch));
-        }
+        let mut keys = SigningKeyCache::new();
+        keys.get(&creds, at(DAY - 86_400), "us-east-1");
+        keys.get(&creds, at(DAY), "eu-west-1");
+        keys.get(&other, at(DAY), "us-east-1");
+        let cached = policy.presign(&mut keys, at(DAY), expires);
+        assert_eq!(cached, policy.presign_uncached(at(DAY), expires));
+        assert!(cached.is_ok());
 
         let last = 253_402_300_799;
         let last_second = sign(&policy, last - 1, 1).map(|p| p.expires_at);
