@@ -495,7 +495,6 @@ async fn url_lifetimes_end_with_the_token_and_the_key(t: &Target) {
     assert!(minted.body["expiresIn"].as_u64().unwrap() <= 90, "{}", minted.body);
 }
 
-
 async fn upload_urls_cannot_overwrite(t: &Target) {
     let w = World::new(t).await;
     let first = b"first";
