@@ -8,6 +8,7 @@
 #
 # Functions (all idempotent; quiet when there is nothing to do; loud on failure):
 #   ensure_toolchain              install everything below that is missing or at the wrong version
+#                                 (and ensure_browser_tools, scripts/lib-uppy.sh)
 #     ensure_rust_tools           wasm32 target, worker-build, wasm-bindgen-cli (Cargo.lock version), s3s-fs
 #     ensure_node_tools           `npm ci` when node_modules is missing or older than package-lock.json
 #     ensure_system_packages      PostgreSQL server binaries and curl, from Debian packages
@@ -98,6 +99,7 @@ _ensure_toolchain_locked() {
     ensure_system_packages || return 1
     ensure_rust_tools || return 1
     ensure_node_tools || return 1
+    ensure_browser_tools || return 1
 }
 
 # Two scripts bootstrapping at once would run the same cargo/npm/apt installs concurrently.
@@ -353,10 +355,11 @@ pg_start_tls() {
     [[ $# -eq 2 ]] || { fail "usage: pg_start_tls DIR PORT"; return 1; }
     port="$2"
     pg_start "$1" "$port" >/dev/null || return 1
-    dir="$(_abspath "$1")" || return 1
+    # The certificates stay in DIR; the server's copy of its own goes where its data is.
+    tls="$(_abspath "$1")/tls" || return 1
+    dir="$(pg_data_dir "$1")" || return 1
     bin="$(pg_bindir)" || return 1
     data="$dir/data"
-    tls="$dir/tls"
     if [[ ! -f "$tls/server.crt" ]]; then
         command -v openssl >/dev/null || { fail "pg_start_tls needs openssl"; return 1; }
         mkdir -p "$tls"
@@ -754,10 +757,15 @@ EOF
 }
 
 dev_down() {
+    uppy_stop "$CARCOSA_DEV/uppy" || return 1
     wrangler_stop || return 1
     s3_stop "$CARCOSA_DEV/s3" || return 1
     pg_stop "$CARCOSA_DEV/pg" || return 1
 }
+
+# The Uppy example: ensure_browser_tools, uppy_start, uppy_stop, uppy_browser_test.
+# shellcheck source=scripts/lib-uppy.sh
+source "$CARCOSA_ROOT/scripts/lib-uppy.sh"
 
 # `bash scripts/lib.sh FUNCTION [ARGS...]` runs one function; sourcing only defines them.
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

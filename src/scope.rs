@@ -294,7 +294,8 @@ pub fn authorize(row: &ScopeRow, op: Operation, tenant: Option<&str>, now_ms: i6
     let tenant_row = match (row.multi_tenant, tenant) {
         (false, None) => None,
         (false, Some(_)) => return Err(ScopeError::TenantNotSupported),
-        // Downloads and completions may act project-wide; uploads must land in a tenant.
+        // Downloads, completions, listings and deletions may act project-wide; uploads must land
+        // in a tenant.
         (true, None) if op == Operation::Upload => return Err(ScopeError::TenantRequired),
         (true, None) => None,
         (true, Some(_)) => Some(row.tenant.as_ref().ok_or(ScopeError::TenantNotFound)?),
@@ -378,6 +379,9 @@ pub(crate) mod tests {
         check(&ro, Operation::Upload, None, Err(ScopeError::BucketReadOnly));
         check(&ro, Operation::Complete, None, Err(ScopeError::BucketReadOnly));
         check(&ro, Operation::Download, None, Ok("acme/default/site"));
+        // Listing reads; deleting writes.
+        check(&ro, Operation::List, None, Ok("acme/default/site"));
+        check(&ro, Operation::Delete, None, Err(ScopeError::BucketReadOnly));
         // A revoked share is a missing row; an unknown level grants nothing.
         for level in [None, Some("OWNER"), Some("read_write")] {
             check(
@@ -419,6 +423,21 @@ pub(crate) mod tests {
             Err(ScopeError::PermissionDenied("uploads:complete")),
         );
         check(&r, Operation::Download, None, Ok("acme/default/site"));
+        check(&r, Operation::List, None, Ok("acme/default/site"));
+        check(
+            &r,
+            Operation::Delete,
+            None,
+            Err(ScopeError::PermissionDenied("files:delete")),
+        );
+        r.permissions = PermissionSet::from_json(&json!(["files:delete"]));
+        check(&r, Operation::Delete, None, Ok("acme/default/site"));
+        check(
+            &r,
+            Operation::List,
+            None,
+            Err(ScopeError::PermissionDenied("files:read")),
+        );
         r.permissions = PermissionSet::from_json(&json!(["uploads:init"]));
         check(&r, Operation::Upload, None, Ok("acme/default/site"));
     }
@@ -440,6 +459,8 @@ pub(crate) mod tests {
         check(&r, Operation::Upload, None, Err(ScopeError::TenantRequired));
         check(&r, Operation::Upload, Some("nope"), Err(ScopeError::TenantNotFound));
         check(&r, Operation::Download, None, Ok("acme/default/site"));
+        check(&r, Operation::List, None, Ok("acme/default/site"));
+        check(&r, Operation::Delete, None, Ok("acme/default/site"));
         r.tenant = Some(TenantRow {
             id: "tn1".into(),
             slug: "blue".into(),

@@ -56,6 +56,9 @@ pub enum ApiError {
     /// The named upload does not exist in this project.
     #[error("no such upload in this project")]
     UploadNotFound,
+    /// No file with this key in the caller's scope.
+    #[error("no file with key {0:?} in this project")]
+    FileNotFound(String),
     /// The upload is not in a state that allows the request.
     #[error("{message}")]
     Conflict {
@@ -111,7 +114,7 @@ impl ApiError {
             Self::BadRequest { .. } | Self::InvalidRequest(_) => 400,
             Self::MissingCredentials | Self::InvalidCredentials | Self::ExpiredToken => 401,
             Self::ApiKeyRequired | Self::ProjectMismatch => 403,
-            Self::NotFound | Self::UploadNotFound => 404,
+            Self::NotFound | Self::UploadNotFound | Self::FileNotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::Conflict { .. } => 409,
             Self::BodyTooLarge(_) | Self::FileTooLarge(_) => 413,
@@ -149,6 +152,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited(_) => "rate_limited",
             Self::UploadNotFound => "upload_not_found",
+            Self::FileNotFound(_) => "file_not_found",
             Self::DatabaseUnavailable(_) => "database_unavailable",
             Self::StorageUnavailable(_) => "storage_unavailable",
             Self::StorageRejected(_) => "storage_rejected",

@@ -8,6 +8,8 @@
 //! | `POST /v1/uploads/{id}/complete`    | [`uploads::complete`]      | `uploads:complete`               |
 //! | `POST /v1/downloads`                | [`downloads::presign`]     | `files:read`                     |
 //! | `POST /v1/tokens`                   | [`tokens::mint`]           | an API key (not a token)         |
+//! | `GET /v1/files`, `GET /v1/uploads`  | [`files::list`], [`files::list_uploads`] | `files:read`       |
+//! | `DELETE /v1/files?key=`             | [`files::delete`]          | `files:delete`                   |
 //!
 //! Companion-compatible S3 routes for Uppy's `@uppy/aws-s3` ([`companion`]), under
 //! `/v1/companion` (credential in `Authorization`, Uppy 5 `endpoint` + `headers`) and
@@ -25,7 +27,8 @@
 //! | `POST s3/presign` `{method, key, uploadId?, partNumber?}` | `{url}` (Uppy 6 `signRequest`) | by request   |
 //!
 //! The upstream Carcosa SDK's routes, `POST /api/v1/projects/{id}/uploads/init` and `…/confirm`,
-//! are served by [`compat`] on the same code.
+//! are served by [`compat`] on the same code; its `GET …/uploads`, `GET …/files` and
+//! `DELETE …/files` by [`files`].
 //!
 //! Statuses are chosen only in [`ApiError::status`]. Work the response does not need is returned as
 //! [`Deferred`] items for the caller to run after responding.
@@ -36,6 +39,7 @@ pub mod compat;
 mod cors;
 pub mod downloads;
 mod error;
+pub mod files;
 mod json;
 mod multipart;
 mod signing;
@@ -198,7 +202,22 @@ async fn route<R: Runtime>(
         },
         ["v1", "uploads"] => match *method {
             Method::POST => uploads::presign(rt, req, deferred).await,
-            _ => Err(ApiError::MethodNotAllowed("POST")),
+            Method::GET => files::list_uploads(rt, req, deferred).await,
+            _ => Err(ApiError::MethodNotAllowed("GET, POST")),
+        },
+        ["v1", "files"] => match *method {
+            Method::GET => files::list(rt, req, deferred).await,
+            Method::DELETE => files::delete(rt, req, deferred).await,
+            _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
+        },
+        ["api", "v1", "projects", project, "uploads"] => match *method {
+            Method::GET => files::sdk_list_uploads(rt, req, project, deferred).await,
+            _ => Err(ApiError::MethodNotAllowed("GET")),
+        },
+        ["api", "v1", "projects", project, "files"] => match *method {
+            Method::GET => files::sdk_list(rt, req, project, deferred).await,
+            Method::DELETE => files::sdk_delete(rt, req, project, deferred).await,
+            _ => Err(ApiError::MethodNotAllowed("GET, DELETE")),
         },
         ["v1", "uploads", id, "complete"] => match *method {
             Method::POST => uploads::complete(rt, req, id, deferred).await,

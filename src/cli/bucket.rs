@@ -43,6 +43,8 @@ pub(super) enum BucketCommand {
         #[arg(long, value_name = "TEAM_ID")]
         team: Option<String>,
     },
+    /// Apply the CORS rules browsers need to upload to the bucket (S3, R2, MinIO), and print them
+    Cors(super::bucket_cors::CorsArgs),
     /// Stop sharing a bucket with a team
     Unshare {
         /// Bucket id
@@ -84,6 +86,7 @@ impl BucketCommand {
             Self::Create(args) => create(db, &args).await,
             Self::Share { bucket, team, level } => share(db, &bucket, &team, level).await,
             Self::Unshare { bucket, team } => unshare(db, &bucket, &team).await,
+            Self::Cors(args) => super::bucket_cors::bucket_cors(db, &args).await,
             Self::List { team } => list(db, team.as_deref()).await,
             Self::Shares { bucket, team } => shares(db, bucket.as_deref(), team.as_deref()).await,
         }

@@ -21,6 +21,7 @@
 
 mod args;
 mod bucket;
+mod bucket_cors;
 mod db;
 mod demo;
 mod doctor;

@@ -30,6 +30,7 @@
 //! actions, multipart actions, and [`post_policy`]. S3's limits are defined here, once.
 
 mod bucket;
+mod bucket_cors;
 mod canonical;
 mod credentials;
 mod key;
@@ -45,6 +46,7 @@ use std::ops::RangeInclusive;
 use http::Method;
 
 pub use bucket::{Bucket, UrlStyle};
+pub use bucket_cors::{cors_configuration_xml, CorsRule, PutBucketCors};
 pub use credentials::{Credentials, Expiry, SigningTime};
 pub(crate) use key::hmac_sha256;
 pub use key::{SigningKey, SigningKeyCache};

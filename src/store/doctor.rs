@@ -4,9 +4,10 @@
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
-use super::{complete_upload, get, get_file, resolve_scope, resolve_upload, touch_api_keys, KeyRef, StoreError};
-use super::{Completion, StoredObject};
-use crate::provider::Provider;
+use super::{
+    bucket_row, complete_upload, get, get_file, resolve_scope, resolve_upload, touch_api_keys, KeyRef, StoreError,
+};
+use super::{Completion, StoredObject, BUCKET_ROW_COLUMNS};
 use crate::scope::BucketRow;
 
 /// This connection's server and encryption.
@@ -145,24 +146,13 @@ pub struct StoredBucket {
 /// # Errors
 /// [`StoreError`] when the statement fails.
 pub async fn buckets(client: &Client) -> Result<Vec<StoredBucket>, StoreError> {
-    const SQL: &str = r#"SELECT b.name, b.id, b.provider, b."bucketName", b.region, b.endpoint,
-                                b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId"
-                         FROM "Bucket" b ORDER BY b."createdAt", b.id"#;
-    let rows = client.query_typed(SQL, &[]).await?;
+    let sql = format!(r#"SELECT b.name, {BUCKET_ROW_COLUMNS} FROM "Bucket" b ORDER BY b."createdAt", b.id"#);
+    let rows = client.query_typed(&sql, &[]).await?;
     rows.iter()
         .map(|r| {
             Ok(StoredBucket {
                 name: get(r, 0)?,
-                row: BucketRow {
-                    id: get(r, 1)?,
-                    provider: Provider::from_stored(&get::<String>(r, 2)?),
-                    bucket_name: get(r, 3)?,
-                    region: get(r, 4)?,
-                    endpoint: get(r, 5)?,
-                    encrypted_access_key: get(r, 6)?,
-                    encrypted_secret_key: get(r, 7)?,
-                    owner_team_id: get(r, 8)?,
-                },
+                row: bucket_row(r, 1)?,
             })
         })
         .collect()

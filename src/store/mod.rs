@@ -97,6 +97,25 @@ macro_rules! scope_joins {
 
 const SCOPE_COLUMNS: usize = 21;
 
+/// The columns [`bucket_row`] reads, in order, for a `"Bucket"` aliased `b` (the scope statements
+/// list the same ones inside `scope_columns!`).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) const BUCKET_ROW_COLUMNS: &str = r#"b.id, b.provider, b."bucketName", b.region, b.endpoint, b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId""#;
+
+/// A bucket as the request path reads it, from [`BUCKET_ROW_COLUMNS`] starting at column `first`.
+pub(crate) fn bucket_row(row: &Row, first: usize) -> Result<BucketRow, StoreError> {
+    Ok(BucketRow {
+        id: get(row, first)?,
+        provider: Provider::from_stored(&get::<String>(row, first + 1)?),
+        bucket_name: get(row, first + 2)?,
+        region: get(row, first + 3)?,
+        endpoint: get(row, first + 4)?,
+        encrypted_access_key: get(row, first + 5)?,
+        encrypted_secret_key: get(row, first + 6)?,
+        owner_team_id: get(row, first + 7)?,
+    })
+}
+
 fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
     let permissions: serde_json::Value = get(row, 1)?;
     let team = match (
@@ -119,16 +138,7 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
         project_slug: get(row, 4)?,
         multi_tenant: get(row, 5)?,
         team,
-        bucket: BucketRow {
-            id: get(row, 9)?,
-            provider: Provider::from_stored(&get::<String>(row, 10)?),
-            bucket_name: get(row, 11)?,
-            region: get(row, 12)?,
-            endpoint: get(row, 13)?,
-            encrypted_access_key: get(row, 14)?,
-            encrypted_secret_key: get(row, 15)?,
-            owner_team_id: get(row, 16)?,
-        },
+        bucket: bucket_row(row, 9)?,
         share_level: get::<Option<String>>(row, 17)?
             .as_deref()
             .and_then(ShareLevel::from_stored),
@@ -428,6 +438,9 @@ macro_rules! file_columns {
         )
     };
 }
+
+// Declared here, after `file_columns!`, which it uses.
+pub mod listing;
 
 fn file_row(row: &Row) -> Result<FileRow, StoreError> {
     Ok(FileRow {

@@ -495,18 +495,6 @@ async fn url_lifetimes_end_with_the_token_and_the_key(t: &Target) {
     assert!(minted.body["expiresIn"].as_u64().unwrap() <= 90, "{}", minted.body);
 }
 
-/// PUTs `body` to a presigned URL with `headers` (the response's map) minus those in `skip`.
-async fn put(url: &str, headers: &Value, skip: &[&str], body: &[u8]) -> (u16, String) {
-    let mut req = reqwest::Client::new().put(url).body(body.to_vec());
-    for (name, value) in headers.as_object().into_iter().flatten() {
-        if name != "content-length" && !skip.contains(&name.as_str()) {
-            req = req.header(name, value.as_str().unwrap());
-        }
-    }
-    let resp = req.send().await.unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
-}
-
 async fn upload_urls_cannot_overwrite(t: &Target) {
     let w = World::new(t).await;
     let first = b"first";
@@ -522,17 +510,17 @@ async fn upload_urls_cannot_overwrite(t: &Target) {
     let url = r.s("url");
     assert!(url.contains("if-none-match"), "signed: {url}");
     // The header is part of the signature: leaving it out is refused by S3's signature check.
-    let (status, text) = put(&url, &r.body["headers"], &["if-none-match"], first).await;
+    let (status, text) = crate::flows::put_without(&url, &r.body["headers"], &["if-none-match"], first).await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("SignatureDoesNotMatch"), "{text}");
-    let (status, text) = put(&url, &r.body["headers"], &[], first).await;
+    let (status, text) = crate::flows::put(&url, &r.body["headers"], first).await;
     assert_eq!(status, 200, "{text}");
     let done = t
         .post(&format!("/v1/uploads/{}/complete", r.s("uploadId")), &w.key, &json!({}))
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
     // A second PUT of the same length to the same URL, sent as signed.
-    let (status, text) = put(&url, &r.body["headers"], &[], b"again").await;
+    let (status, text) = crate::flows::put(&url, &r.body["headers"], b"again").await;
     assert_eq!(status, 412, "{text}");
     assert!(text.contains("PreconditionFailed"), "{text}");
     let stored = t.s3.get(&w.s3_bucket, &r.s("key")).await;
@@ -549,7 +537,7 @@ async fn uploaded(t: &Target, key: &str, name: &str, content_type: &str, bytes: 
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let (status, text) = put(&r.s("url"), &r.body["headers"], &[], bytes).await;
+    let (status, text) = crate::flows::put(&r.s("url"), &r.body["headers"], bytes).await;
     assert_eq!(status, 200, "{text}");
     let done = t
         .post(&format!("/v1/uploads/{}/complete", r.s("uploadId")), key, &json!({}))

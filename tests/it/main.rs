@@ -19,6 +19,7 @@ macro_rules! scenarios {
 }
 
 mod bad_input;
+mod bucket_cors;
 mod cli;
 mod cli_doctor;
 mod cli_list;
@@ -28,6 +29,7 @@ mod companion;
 mod flows;
 mod handshake;
 mod hardening;
+mod listing;
 mod migrate;
 mod migrate_online;
 mod multipart;

@@ -56,14 +56,8 @@ async fn upload(t: &Target, w: &World, name: &str, bytes: &[u8]) -> (String, Str
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let put = reqwest::Client::new()
-        .put(r.s("url"))
-        .header("content-type", "text/plain")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200);
+    let (status, body) = crate::flows::put(&r.s("url"), &r.body["headers"], bytes).await;
+    assert_eq!(status, 200, "{body}");
     let upload_id = r.s("uploadId");
     let done = t
         .post(&format!("/v1/uploads/{upload_id}/complete"), &w.key, &json!({}))

@@ -5,7 +5,8 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::{check_id, check_name, fresh_id, only_row, unique_violation, ProvisionError};
 use crate::provider::Provider;
-use crate::store::{get, Param, StoreError};
+use crate::scope::BucketRow;
+use crate::store::{bucket_row, get, Param, StoreError, BUCKET_ROW_COLUMNS};
 
 /// A bucket to record. Credentials must already be encrypted (`v1:…`, see [`crate::vault`]).
 pub struct NewBucket<'a> {
@@ -229,6 +230,20 @@ pub async fn list_buckets(client: &impl GenericClient, team_id: Option<&str>) ->
     }
     let rows = client.query_typed(SQL, &[(&team_id, Type::TEXT)]).await?;
     Ok(rows.iter().map(bucket).collect::<Result<_, _>>()?)
+}
+
+/// The bucket with this id as the edge signs for it: credentials still encrypted.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for a malformed id; [`ProvisionError::Store`] when the database fails.
+pub async fn get_bucket_row(client: &impl GenericClient, id: &str) -> Result<Option<BucketRow>, ProvisionError> {
+    check_id("bucket", id)?;
+    let sql = format!(r#"SELECT {BUCKET_ROW_COLUMNS} FROM "Bucket" b WHERE b.id = $1"#);
+    let rows = client
+        .query_typed(&sql, &[(&id, Type::TEXT)])
+        .await
+        .map_err(StoreError::from)?;
+    Ok(rows.first().map(|r| bucket_row(r, 0)).transpose()?)
 }
 
 #[cfg(test)]

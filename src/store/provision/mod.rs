@@ -32,7 +32,7 @@ use tokio_postgres::GenericClient;
 use tokio_postgres::Row;
 
 pub use self::api_keys::{create_api_key, list_api_keys, revoke_api_key, ApiKeyRecord, NewApiKey, Revocation};
-pub use self::buckets::{create_bucket, get_bucket, list_buckets, upsert_bucket, Bucket, NewBucket};
+pub use self::buckets::{create_bucket, get_bucket, get_bucket_row, list_buckets, upsert_bucket, Bucket, NewBucket};
 pub use self::orgs::{create_org, get_org, get_org_by_slug, list_orgs, Organization};
 pub use self::projects::{
     create_project, get_project, get_project_by_slug, list_projects, set_project_bucket, NewProject, Project,
