@@ -376,6 +376,67 @@ async fn answers_match_the_document(t: &Target) {
     .await;
     c.call("POST", &confirm, Some(key), Some(json!({}))).await;
 
+    // Listing and deleting.
+    let r = c.call("GET", "/v1/uploads?limit=1", Some(&reader), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c.call("GET", "/v1/files?limit=1", Some(&reader), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    c.call("GET", "/v1/files?limit=0", Some(&reader), None).await;
+    c.call("GET", "/v1/files?cursor=forged", Some(&reader), None).await;
+    c.call("GET", "/v1/uploads", Some(key), None).await;
+    let r = c
+        .call(
+            "GET",
+            &format!("/api/v1/projects/{project}/uploads"),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = c
+        .call(
+            "GET",
+            &format!("/api/v1/projects/{project}/files?limit=5"),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let deleter = w.key_with(t, &["files:delete"]).await;
+    let r = c
+        .call(
+            "DELETE",
+            &format!("/v1/files?key={}", enc(&up.s("key"))),
+            Some(&deleter),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    c.call(
+        "DELETE",
+        &format!("/v1/files?key={}", enc(&up.s("key"))),
+        Some(&deleter),
+        None,
+    )
+    .await;
+    let sdk_path = done.body["file"]["path"].as_str().unwrap().to_owned();
+    let r = c
+        .call(
+            "DELETE",
+            &format!("/api/v1/projects/{project}/files"),
+            Some(&deleter),
+            Some(json!({"paths": [sdk_path]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    c.call(
+        "DELETE",
+        &format!("/api/v1/projects/{project}/files"),
+        Some(&deleter),
+        Some(json!({"paths": []})),
+    )
+    .await;
+
     // Companion, under both prefixes.
     for prefix in ["/v1/companion/s3".to_owned(), format!("/v1/companion/t/{token}/s3")] {
         let cred = if prefix.contains("/t/") { None } else { Some(key) };
@@ -658,21 +719,16 @@ fn the_error_codes_are_the_code_s() {
     // Every code `ApiError::code` can answer is in the document's list, and the list has no other.
     let root = env!("CARGO_MANIFEST_DIR");
     let mut in_code = BTreeSet::new();
-    for file in [
-        "error.rs",
-        "uploads.rs",
-        "downloads.rs",
-        "tokens.rs",
-        "auth.rs",
-        "companion.rs",
-        "multipart.rs",
-        "signing.rs",
-        "json.rs",
-        "compat.rs",
-    ] {
-        let source = std::fs::read_to_string(format!("{root}/src/api/{file}")).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(format!("{root}/src/api"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+        let source = std::fs::read_to_string(&file).unwrap();
         let source = source.split("#[cfg(test)]").next().unwrap();
-        let code_fn = (file == "error.rs").then(|| function(source, "pub fn code(&self)"));
+        let code_fn = (name == "error.rs").then(|| function(source, "pub fn code(&self)"));
         // Codes are string literals: `=> "code"` in `ApiError::code`, and the first argument of
         // `bad_request(…)`/`conflict(…)` elsewhere.
         let texts: Vec<&str> = match code_fn {
