@@ -218,8 +218,8 @@ async fn answers_match_the_document(t: &Target) {
     // Outside any operation: preflight, unknown path, other method.
     c.call("OPTIONS", "/v1/uploads", None, None).await;
     c.call("GET", "/v1/nothing-here", None, None).await;
-    let r = c.call("GET", "/v1/uploads", Some(key), None).await;
-    assert_eq!(r.header("allow"), Some("POST"));
+    let r = c.call("PUT", "/v1/uploads", Some(key), None).await;
+    assert_eq!(r.header("allow"), Some("GET, POST"));
     c.call("PUT", "/v1/companion/s3/params", Some(key), None).await;
 
     c.call("GET", "/v1/health", None, None).await;
