@@ -183,7 +183,10 @@ mod tests {
         }
         for number in ["1", "10000"] {
             let xml = format!("<Part><PartNumber>{number}</PartNumber><Size>7</Size></Part>");
-            assert_eq!(parts_page(&xml).map(|p| p.parts[0].number.to_string()), Ok(number.to_owned()));
+            assert_eq!(
+                parts_page(&xml).map(|p| p.parts[0].number.to_string()),
+                Ok(number.to_owned())
+            );
         }
     }
 
