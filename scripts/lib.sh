@@ -10,6 +10,7 @@
 #   ensure_toolchain              install everything below that is missing or at the wrong version
 #                                 (and ensure_browser_tools, scripts/lib-uppy.sh)
 #     ensure_rust_tools           wasm32 target, worker-build, wasm-bindgen-cli (Cargo.lock version), s3s-fs
+#     ensure_fuzz_tools           a nightly toolchain and cargo-fuzz, for scripts/fuzz
 #     ensure_node_tools           `npm ci` when node_modules is missing or older than package-lock.json
 #     ensure_system_packages      PostgreSQL server binaries and curl, from Debian packages
 #   pg_start DIR PORT             throwaway PostgreSQL cluster for DIR; prints and exports DATABASE_URL
@@ -39,6 +40,10 @@ CARCOSA_DEV="$CARCOSA_ROOT/.dev"
 WORKER_BUILD_VERSION="0.8.7"
 # 0.14.1 is the newest s3s-fs that builds with Rust 1.95 (0.17 needs 1.96).
 S3S_FS_VERSION="0.14.1"
+# Fuzzing (scripts/fuzz): cargo-fuzz drives libFuzzer, which needs a nightly compiler (sanitizer
+# flags). FUZZ_TOOLCHAIN may name a dated nightly (nightly-YYYY-MM-DD) to pin it.
+CARGO_FUZZ_VERSION="0.13.1"
+: "${FUZZ_TOOLCHAIN:=nightly}"
 NODE_MAJOR="22"
 
 # Defaults for dev_up; each can be overridden from the environment.
@@ -98,6 +103,7 @@ ensure_toolchain() {
 _ensure_toolchain_locked() {
     ensure_system_packages || return 1
     ensure_rust_tools || return 1
+    ensure_fuzz_tools || return 1
     ensure_node_tools || return 1
     ensure_browser_tools || return 1
 }
@@ -153,6 +159,14 @@ ensure_rust_tools() {
     _cargo_install worker-build "$WORKER_BUILD_VERSION" worker-build || return 1
     _cargo_install wasm-bindgen-cli "$bindgen" wasm-bindgen || return 1
     _cargo_install s3s-fs "$S3S_FS_VERSION" s3s-fs --features binary || return 1
+}
+
+ensure_fuzz_tools() {
+    if ! rustup run "$FUZZ_TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+        _install_step "rust toolchain $FUZZ_TOOLCHAIN" \
+            rustup toolchain install "$FUZZ_TOOLCHAIN" --profile minimal || return 1
+    fi
+    _cargo_install cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz || return 1
 }
 
 # npm records what it installed in node_modules/.package-lock.json; older than the lock = stale.

@@ -188,7 +188,9 @@ fn shorten(name: &str, max: usize) -> String {
             stem_end -= 1;
         }
         let stem = name[..stem_end].trim_end();
-        (!stem.is_empty()).then(|| format!("{stem}{ext}"))
+        let short = format!("{stem}{ext}");
+        // ". x" cut to one byte is ".": a segment S3 paths and key checks treat as "here".
+        (!stem.is_empty() && short != "." && short != "..").then_some(short)
     };
     // Without the extension when it leaves no room for the stem's first character.
     cut(ext).or_else(|| cut("")).unwrap_or_default()
@@ -205,6 +207,21 @@ mod tests {
 
     fn prefix() -> Prefix {
         Prefix::new("acme", "default", "site", None).unwrap()
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/object_key.rs): a name like ". x" shortened to fit
+    /// the key became ".", a key the download check then refused as malformed.
+    #[test]
+    fn shortening_never_leaves_a_dot_segment() {
+        let p = prefix();
+        for raw in [".            _", "..          _", ". .x"] {
+            let name = SafeFileName::new(raw).unwrap();
+            for max in 0..40 {
+                if let Ok(key) = p.object_key("upl_1", &name, "acme/default/site/upl_1/".len() + max) {
+                    assert_eq!(p.check_key(&key), Ok(key.as_str()), "{raw:?} at {max}");
+                }
+            }
+        }
     }
 
     #[test]

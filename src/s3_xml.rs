@@ -54,7 +54,8 @@ pub struct PartsPage {
 /// Parses a `ListPartsResult`.
 ///
 /// # Errors
-/// A short description when a part lacks its number or size.
+/// A short description when a part lacks its number or size, or its number is outside 1..=10000
+/// (the `Part` type promises that range to the callers that sign and complete with it).
 pub fn parts_page(xml: &str) -> Result<PartsPage, &'static str> {
     let parts = elements(xml, "Part")
         .iter()
@@ -62,7 +63,8 @@ pub fn parts_page(xml: &str) -> Result<PartsPage, &'static str> {
             Ok(Part {
                 number: element(part, "PartNumber")
                     .and_then(|n| n.trim().parse().ok())
-                    .ok_or("a part without a number")?,
+                    .filter(|n| crate::sigv4::PART_NUMBERS.contains(n))
+                    .ok_or("a part without a number from 1 to 10000")?,
                 etag: element(part, "ETag"),
                 size: element(part, "Size")
                     .and_then(|n| n.trim().parse().ok())
@@ -169,6 +171,23 @@ mod tests {
         );
         assert!(parts_page("<Part><PartNumber>x</PartNumber></Part>").is_err());
         assert!(parts_page("<IsTruncated>true</IsTruncated>").is_err());
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/s3_xml.rs): part number 0 parsed as a u16 and was
+    /// passed on, although S3 numbers parts 1 to 10000.
+    #[test]
+    fn part_numbers_outside_s3s_range_are_refused() {
+        for number in ["0", "10001", "65535"] {
+            let xml = format!("<Part><PartNumber>{number}</PartNumber><Size>7</Size></Part>");
+            assert!(parts_page(&xml).is_err(), "{number}");
+        }
+        for number in ["1", "10000"] {
+            let xml = format!("<Part><PartNumber>{number}</PartNumber><Size>7</Size></Part>");
+            assert_eq!(
+                parts_page(&xml).map(|p| p.parts[0].number.to_string()),
+                Ok(number.to_owned())
+            );
+        }
     }
 
     #[test]
