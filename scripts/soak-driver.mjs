@@ -169,27 +169,29 @@ async function s3Outage() {
 
 // --- workerd memory -----------------------------------------------------------------------------
 
-// RSS of the workerd processes in wrangler's process group (scripts/lib.sh starts it with setsid).
-function workerdRssKiB() {
+// RSS of the workerd processes in wrangler's process group (scripts/lib.sh starts it with setsid),
+// one series each. `wrangler dev` runs two: the Worker's runtime, the only one it starts with an
+// inspector (`--inspector-addr`), and its own proxy in front of it on the dev port.
+function workerdRssMiB() {
     const pgid = readFileSync(WRANGLER_PIDFILE, "utf8").trim();
-    let kib = 0, procs = 0;
+    const out = { worker: 0, proxy: 0 };
     for (const pid of readdirSync("/proc").filter(d => /^\d+$/.test(d))) {
         try {
             const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
             const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
             const pgrp = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2];
             if (pgrp !== pgid || comm !== "workerd") continue;
+            const args = readFileSync(`/proc/${pid}/cmdline`, "utf8");
             const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
-            if (m) { kib += Number(m[1]); procs += 1; }
+            if (m) out[args.includes("--inspector-addr") ? "worker" : "proxy"] += Number(m[1]) / 1024;
         } catch { /* the process ended while being read */ }
     }
-    return { kib, procs };
+    return out;
 }
 
 const memory = [];
 function sampleMemory() {
-    const { kib, procs } = workerdRssKiB();
-    memory.push({ t: elapsed(), mib: kib / 1024, procs, phase });
+    memory.push({ t: elapsed(), phase, ...workerdRssMiB() });
 }
 
 // --- main ---------------------------------------------------------------------------------------
@@ -220,7 +222,7 @@ async function main() {
             lastProgress = elapsed();
             const open = uploads.filter(u => u.state !== "completed").length;
             log(`${uploads.length} uploads (${open} not yet completed), ${completed.length} downloadable, ` +
-                `workerd ${memory.at(-1).mib.toFixed(0)} MiB`);
+                `workerd: Worker ${memory.at(-1).worker.toFixed(0)} MiB, wrangler's proxy ${memory.at(-1).proxy.toFixed(0)} MiB`);
         }
         next += INTERVAL_MS;
         await sleep(Math.max(0, t0 + next - Date.now()));
@@ -255,9 +257,10 @@ async function checkDatabase(list) {
     return { checked: ids.length, missing: out.join("").split("\n").filter(Boolean) };
 }
 
-function memorySummary() {
-    const warm = memory.filter(s => s.t >= 120); // start-up and first compiles excluded
-    const pts = warm.length >= 4 ? warm : memory;
+function memorySummary(which) {
+    const all = memory.map(s => ({ t: s.t, mib: s[which] }));
+    const warm = all.filter(s => s.t >= 120); // start-up and first compiles excluded
+    const pts = warm.length >= 4 ? warm : all;
     const n = pts.length, mx = pts.reduce((a, s) => a + s.t, 0) / n, my = pts.reduce((a, s) => a + s.mib, 0) / n;
     const slope = pts.reduce((a, s) => a + (s.t - mx) * (s.mib - my), 0) /
         (pts.reduce((a, s) => a + (s.t - mx) ** 2, 0) || 1); // MiB per second
@@ -267,14 +270,14 @@ function memorySummary() {
     const min = Math.min(...pts.map(s => s.mib)), max = Math.max(...pts.map(s => s.mib));
     // Flat: the last third's median within 10% of the first third's, and a trend under 5% per 10 min.
     const flat = Math.abs(last - first) <= 0.1 * first && Math.abs(slope * 600) <= 0.05 * first;
-    return { samples: memory.length, first, last, min, max, slopePer10Min: slope * 600, flat };
+    return { samples: n, first, last, min, max, slopePer10Min: slope * 600, flat };
 }
 
 async function report() {
     const landed = uploads.filter(u => u.state === "put" || u.state === "completed");
     const neverPut = uploads.filter(u => u.state === "url");
     const db = await checkDatabase(landed);
-    const mem = memorySummary();
+    const mem = { worker: memorySummary("worker"), proxy: memorySummary("proxy") };
     const lines = [];
     const p = s => lines.push(s);
     p(`## Soak: ${MINUTES} min, a flow every ${INTERVAL_MS} ms, at most ${MAX_IN_FLIGHT} at once`, "");
@@ -292,13 +295,16 @@ async function report() {
     p(`- completed through the API: ${uploads.filter(u => u.state === "completed").length}`);
     p(`- checked in the database ("Upload".status = completed and its "File" row): ${db.checked - db.missing.length} of ${db.checked}`);
     p(`- **lost: ${db.missing.length}**${db.missing.length ? " (" + db.missing.slice(0, 20).join(", ") + ")" : ""}`);
-    p("", "### workerd memory (RSS of the Worker's workerd processes)", "");
+    p("", "### workerd memory (RSS)", "");
     const series = memory.filter((_, i) => i % Math.max(1, Math.round(60 / MEM_EVERY_S)) === 0 || i === memory.length - 1);
-    p("Per minute (MiB): " + series.map(s => `${(s.t / 60).toFixed(0)}m ${s.mib.toFixed(0)}`).join(", "), "");
-    p(`After the first 2 minutes: ${mem.samples} samples, min ${mem.min.toFixed(1)} MiB, max ${mem.max.toFixed(1)} MiB; ` +
-        `median of the first third ${mem.first.toFixed(1)} MiB, of the last third ${mem.last.toFixed(1)} MiB; ` +
-        `least-squares trend ${mem.slopePer10Min >= 0 ? "+" : ""}${mem.slopePer10Min.toFixed(2)} MiB per 10 min → ` +
-        `**${mem.flat ? "flat" : "NOT flat"}** (flat: last third within 10% of the first, trend under 5% of it per 10 min).`);
+    for (const [which, label] of [["worker", "the Worker's workerd"], ["proxy", "wrangler's proxy workerd"]]) {
+        const m = mem[which];
+        p(`- ${label}, per minute (MiB): ` + series.map(s => `${(s.t / 60).toFixed(0)}m ${s[which].toFixed(0)}`).join(", "));
+        p(`  After the first 2 minutes: ${m.samples} samples, min ${m.min.toFixed(1)}, max ${m.max.toFixed(1)} MiB; ` +
+            `median of the first third ${m.first.toFixed(1)}, of the last third ${m.last.toFixed(1)} MiB; ` +
+            `trend ${m.slopePer10Min >= 0 ? "+" : ""}${m.slopePer10Min.toFixed(2)} MiB per 10 min → **${m.flat ? "flat" : "NOT flat"}**`);
+    }
+    p("", "(Flat: the last third's median within 10% of the first third's, and a least-squares trend under 5% of it per 10 min.)");
     const text = lines.join("\n") + "\n";
     writeFileSync(`${OUT}/report.md`, text);
     writeFileSync(`${OUT}/results.json`, JSON.stringify({ phaseLog, tally, memory, mem,
