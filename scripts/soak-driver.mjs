@@ -279,7 +279,7 @@ async function report() {
     const db = await checkDatabase(landed);
     const mem = { worker: memorySummary("worker"), proxy: memorySummary("proxy") };
     const lines = [];
-    const p = s => lines.push(s);
+    const p = (...s) => lines.push(...s);
     p(`## Soak: ${MINUTES} min, a flow every ${INTERVAL_MS} ms, at most ${MAX_IN_FLIGHT} at once`, "");
     p("Phases (seconds from the start): " + phaseLog.map(x => `${x.phase} ${x.at.toFixed(0)}`).join(" → ") + ".", "");
     p("### Answers by phase and route", "", "| phase | route | answers |", "|---|---|---|");
