@@ -270,7 +270,7 @@ function memorySummary(which) {
     const min = Math.min(...pts.map(s => s.mib)), max = Math.max(...pts.map(s => s.mib));
     // Flat: the last third's median within 10% of the first third's, and a trend under 5% per 10 min.
     const flat = Math.abs(last - first) <= 0.1 * first && Math.abs(slope * 600) <= 0.05 * first;
-    return { samples: n, first, last, min, max, slopePer10Min: slope * 600, flat };
+    return { samples: n, warmOnly: pts === warm, first, last, min, max, slopePer10Min: slope * 600, flat };
 }
 
 async function report() {
@@ -300,7 +300,7 @@ async function report() {
     for (const [which, label] of [["worker", "the Worker's workerd"], ["proxy", "wrangler's proxy workerd"]]) {
         const m = mem[which];
         p(`- ${label}, per minute (MiB): ` + series.map(s => `${(s.t / 60).toFixed(0)}m ${s[which].toFixed(0)}`).join(", "));
-        p(`  After the first 2 minutes: ${m.samples} samples, min ${m.min.toFixed(1)}, max ${m.max.toFixed(1)} MiB; ` +
+        p(`  ${m.warmOnly ? "After the first 2 minutes" : "All samples (too few after 2 minutes)"}: ${m.samples} samples, min ${m.min.toFixed(1)}, max ${m.max.toFixed(1)} MiB; ` +
             `median of the first third ${m.first.toFixed(1)}, of the last third ${m.last.toFixed(1)} MiB; ` +
             `trend ${m.slopePer10Min >= 0 ? "+" : ""}${m.slopePer10Min.toFixed(2)} MiB per 10 min → **${m.flat ? "flat" : "NOT flat"}**`);
     }
