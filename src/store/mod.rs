@@ -82,7 +82,8 @@ macro_rules! scope_columns {
            b.id, b.provider, b."bucketName", b.region, b.endpoint,
            b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId",
            a."accessLevel", tn.id, tn.slug,
-           (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8"#
+           (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8,
+           p."edgeMaxUploadBytes""#
     };
 }
 
@@ -95,7 +96,7 @@ macro_rules! scope_joins {
     };
 }
 
-const SCOPE_COLUMNS: usize = 21;
+const SCOPE_COLUMNS: usize = 22;
 
 /// The columns [`bucket_row`] reads, in order, for a `"Bucket"` aliased `b` (the scope statements
 /// list the same ones inside `scope_columns!`).
@@ -143,6 +144,8 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
             .as_deref()
             .and_then(ShareLevel::from_stored),
         tenant,
+        // A stored value below 1 (the column has no CHECK) allows nothing but empty files.
+        max_upload_bytes: get::<Option<i64>>(row, 21)?.map(|v| u64::try_from(v).unwrap_or(0)),
     })
 }
 

@@ -43,6 +43,7 @@ const UPSTREAM_TABLES: &[(&str, &str)] = &[
 const EDGE_COLUMNS: &[(&str, &str)] = &[
     ("Upload", "size int8, contentType text, filename text, tenantId text, apiKeyId text, bucketId text, fileId text, expiresAt timestamp, completedAt timestamp, s3UploadId text, metadata jsonb"),
     ("ApiKey", "expiresAt timestamp"),
+    ("Project", "edgeMaxUploadBytes int8"),
 ];
 
 /// Indexes the upstream migrations create (besides primary keys).
