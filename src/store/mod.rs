@@ -574,6 +574,21 @@ pub async fn abort_upload(client: &Client, upload_id: &str) -> Result<Option<Str
     rows.first().map(|row| get(row, 0)).transpose()
 }
 
+/// Marks an `initiated` upload `refused` (its object was over the project's size limit and has
+/// been deleted) and returns the status it had, as [`abort_upload`] does. A refused upload can
+/// never complete.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn refuse_upload(client: &Client, upload_id: &str) -> Result<Option<String>, StoreError> {
+    const SQL: &str = r#"WITH old AS (SELECT id, status FROM "Upload" WHERE id = $1 FOR UPDATE),
+           up AS (UPDATE "Upload" u SET status = 'refused' FROM old
+                  WHERE u.id = old.id AND old.status = 'initiated' RETURNING u.id)
+           SELECT status FROM old"#;
+    let rows = client.query_typed(SQL, &[(&upload_id, Type::TEXT)]).await?;
+    rows.first().map(|row| get(row, 0)).transpose()
+}
+
 /// One `"File"` row by id.
 ///
 /// # Errors
