@@ -38,6 +38,7 @@ mod outage;
 mod pg;
 mod post_policy;
 mod s3;
+mod size_limits;
 mod target;
 mod usage;
 mod world;
