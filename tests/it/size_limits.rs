@@ -196,7 +196,7 @@ async fn undeclared_upload_over_the_limit_is_deleted_at_confirm(t: &Target) {
     // `/v1/uploads` without a size is held to the limit the same way.
     let r = presign(t, &w, None).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let (status, text) = put(&r.s("url"), &r.body["headers"], &vec![4u8; 100]).await;
+    let (status, text) = put(&r.s("url"), &r.body["headers"], &[4u8; 100]).await;
     assert_eq!(status, 200, "{text}");
     let done = t
         .post(&format!("/v1/uploads/{}/complete", r.s("uploadId")), &w.key, &json!({}))
