@@ -33,6 +33,7 @@ mod listing;
 mod migrate;
 mod migrate_online;
 mod multipart;
+mod no_overwrite;
 mod openapi;
 mod outage;
 mod pg;
