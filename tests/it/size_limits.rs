@@ -385,3 +385,40 @@ async fn the_cli_sets_shows_and_clears_a_project_limit() {
     let list = carcosa(&db).ok(&["project", "list"]);
     assert_eq!(list["projects"][0]["maxUploadBytes"], Value::Null);
 }
+
+/// A database without the column (migrated before it existed) is named by `doctor`, and
+/// `migrate` adds it.
+#[tokio::test]
+async fn doctor_names_a_missing_limit_column_and_migrate_adds_it() {
+    use crate::cli::carcosa;
+    let db = crate::pg::fresh_db().await;
+    db.client
+        .batch_execute(
+            r#"ALTER TABLE "Project" DROP COLUMN "edgeMaxUploadBytes";
+               DELETE FROM "_carcosa_edge_migrations" WHERE version = 4;"#,
+        )
+        .await
+        .unwrap();
+    let doctor = |run: crate::cli::Run| {
+        let out = run.output(&["--json", "doctor", "--timeout", "5"]);
+        let report: Value = serde_json::from_str(&out.stdout).unwrap();
+        (out.code, report)
+    };
+    let (code, report) = doctor(carcosa(&db));
+    assert_eq!(code, Some(1), "{report}");
+    let schema = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "schema")
+        .unwrap();
+    assert_eq!(schema["ok"], false, "{schema}");
+    assert!(
+        schema["detail"].as_str().unwrap().contains("edgeMaxUploadBytes"),
+        "{schema}"
+    );
+
+    carcosa(&db).ok(&["migrate"]);
+    let (code, report) = doctor(carcosa(&db));
+    assert_eq!(code, Some(0), "{report}");
+}
