@@ -89,6 +89,7 @@ mod native {
             },
             share_level: None,
             tenant: None,
+            max_upload_bytes: None,
         }
     }
 

@@ -68,6 +68,9 @@ pub struct ScopeRow {
     pub share_level: Option<ShareLevel>,
     /// The tenant the request named, when it exists in this project.
     pub tenant: Option<TenantRow>,
+    /// `"Project"."edgeMaxUploadBytes"`: the project's largest upload in bytes; `None` leaves it
+    /// to the deployment's `MAX_UPLOAD_BYTES`.
+    pub max_upload_bytes: Option<u64>,
 }
 
 /// A project's team and organisation.
@@ -253,6 +256,18 @@ pub struct Authorized {
     pub access: Access,
     /// When the key expires (Unix milliseconds), if it does: nothing signed for it may outlive it.
     pub key_expires_at_ms: Option<i64>,
+    /// The project's own upload size limit, if it has one (see [`Authorized::upload_limit`]).
+    pub project_max_upload_bytes: Option<u64>,
+}
+
+impl Authorized {
+    /// The largest object this scope may upload, in bytes: the project's limit, never above the
+    /// deployment's `deployment_max` (which is itself at most S3's 5 GiB).
+    #[must_use]
+    pub fn upload_limit(&self, deployment_max: u64) -> u64 {
+        self.project_max_upload_bytes
+            .map_or(deployment_max, |own| own.min(deployment_max))
+    }
 }
 
 /// The access a project's team has to the bucket in `row`.
@@ -314,6 +329,7 @@ pub fn authorize(row: &ScopeRow, op: Operation, tenant: Option<&str>, now_ms: i6
         tenant_id: tenant_row.map(|t| t.id.clone()),
         access,
         key_expires_at_ms: row.key_expires_at_ms,
+        project_max_upload_bytes: row.max_upload_bytes,
     })
 }
 
@@ -349,6 +365,7 @@ pub(crate) mod tests {
             },
             share_level: None,
             tenant: None,
+            max_upload_bytes: None,
         }
     }
 
@@ -362,6 +379,23 @@ pub(crate) mod tests {
     fn check(r: &ScopeRow, op: Operation, tenant: Option<&str>, want: Result<&str, ScopeError>) {
         let got = authorize(r, op, tenant, 1_000).map(|a| a.prefix.as_str().to_owned());
         assert_eq!(got.as_deref().map_err(Clone::clone), want, "{op:?} tenant={tenant:?}");
+    }
+
+    #[test]
+    fn upload_limit_is_the_project_s_never_above_the_deployment_s() {
+        let mut r = row();
+        let limit = |r: &ScopeRow, deployment| {
+            authorize(r, Operation::Upload, None, 1_000)
+                .unwrap()
+                .upload_limit(deployment)
+        };
+        assert_eq!(limit(&r, 8_000), 8_000, "no project limit: the deployment's");
+        r.max_upload_bytes = Some(1_000);
+        assert_eq!(limit(&r, 8_000), 1_000);
+        r.max_upload_bytes = Some(9_000);
+        assert_eq!(limit(&r, 8_000), 8_000, "the deployment's is the ceiling");
+        r.max_upload_bytes = Some(0);
+        assert_eq!(limit(&r, 8_000), 0);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::scope::{Authorized, Operation};
 use crate::sigv4::post_policy::{PolicyKey, PostPolicy};
 use crate::sigv4::{
     complete_multipart_body, AbortMultipartUpload, CompleteMultipartUpload, CreateMultipartUpload, DeleteObject,
-    ListParts, PresignError, PutObject, UploadPart, MAX_PUT_BYTES, PART_NUMBERS,
+    ListParts, PresignError, PutObject, UploadPart, MAX_PARTS, MAX_PUT_BYTES, PART_BYTES, PART_NUMBERS,
 };
 use crate::upload_id::UploadTicket;
 use crate::upload_token::{self, TokenError};
@@ -86,10 +86,28 @@ fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
     query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
-/// The largest object a form upload may send, which S3 enforces through the POST policy. The
-/// one place the bound is chosen: the deployment's setting, never above S3's 5 GiB.
-fn upload_size_limit<R: Runtime>(rt: &R, _scope: &Authorized) -> u64 {
-    rt.config().max_upload_bytes.min(MAX_PUT_BYTES)
+/// The largest object this scope may upload: the project's limit, capped by the deployment's
+/// (never above S3's 5 GiB). A form upload's POST policy signs it, so S3 itself enforces it.
+fn upload_size_limit<R: Runtime>(rt: &R, scope: &Authorized) -> u64 {
+    scope.upload_limit(rt.config().max_upload_bytes.min(MAX_PUT_BYTES))
+}
+
+/// The highest part number a multipart upload within `limit` bytes can need. Every part but the
+/// last holds at least 5 MiB, so parts numbered from 1 — as clients number them — reach at most
+/// `limit / 5 MiB + 1`. A URL for a higher number is refused: that part could only belong to an
+/// object over the limit. (A client that skips numbers is refused sooner than it need be; the
+/// size itself is checked when the upload completes.)
+fn max_part_number(limit: u64) -> u16 {
+    let fits = limit / PART_BYTES.start() + 1;
+    u16::try_from(fits).unwrap_or(MAX_PARTS).min(MAX_PARTS)
+}
+
+/// Refuses part `number` of an upload within `limit` bytes when no such upload has that part.
+fn check_part_fits(number: u16, limit: u64) -> Result<(), ApiError> {
+    if number > max_part_number(limit) {
+        return Err(ApiError::FileTooLarge(limit));
+    }
+    Ok(())
 }
 
 /// The caller's scope for `op`, in the tenant its token is bound to (if any).
@@ -231,6 +249,8 @@ struct NewMultipart {
     #[serde(rename = "type")]
     content_type: Option<String>,
     metadata: Option<Map<String, Value>>,
+    /// The whole file's size, when the client tells it: over the limit, nothing is created.
+    size: Option<u64>,
 }
 
 /// `POST s3/multipart`: starts the S3 multipart upload with the service's own signed request and
@@ -246,6 +266,10 @@ async fn create<R: Runtime>(
     let metadata = body.metadata.map(Value::Object);
     check_metadata(metadata.as_ref())?;
     let (scope, now_ms) = scope_for(rt, caller, Operation::Upload, deferred).await?;
+    let limit = upload_size_limit(rt, &scope);
+    if body.size.is_some_and(|s| s > limit) {
+        return Err(ApiError::FileTooLarge(limit));
+    }
     let (row_id, key) = new_object(rt, &scope, &body.filename)?;
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut create = CreateMultipartUpload::new(&signable.bucket, &signable.credentials, &key);
@@ -256,6 +280,8 @@ async fn create<R: Runtime>(
     let mut ticket = ticket_for(&scope, row_id, key.clone(), content_type, now_ms);
     ticket.expires_at_ms = now_ms + MULTIPART_TICKET_MS;
     ticket.s3_upload_id = Some(s3_upload_id);
+    // A declared size is held to at completion, as `/v1/uploads` holds it.
+    ticket.size = body.size;
     let upload_id = ticket.encode(&rt.config().upload_ids);
     record(&ticket, &body.filename, metadata, deferred);
     Ok(json::ok(
@@ -325,6 +351,7 @@ async fn sign_part<R: Runtime>(
     let expiry = signing::expiry(rt, None)?;
     let (scope, ticket, now_ms) = own_upload(rt, req, caller, Operation::Upload, upload_id, deferred).await?;
     check_open(&ticket, now_ms)?;
+    check_part_fits(number, upload_size_limit(rt, &scope))?;
     let signable = signing::signable(rt, &scope.bucket)?;
     let part = UploadPart::new(
         &signable.bucket,
@@ -364,6 +391,10 @@ async fn batch<R: Runtime>(
     let expiry = signing::expiry(rt, None)?;
     let (scope, ticket, now_ms) = own_upload(rt, req, caller, Operation::Upload, upload_id, deferred).await?;
     check_open(&ticket, now_ms)?;
+    let limit = upload_size_limit(rt, &scope);
+    for number in &numbers {
+        check_part_fits(*number, limit)?;
+    }
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut urls = BTreeMap::new();
     for number in numbers {
@@ -538,6 +569,7 @@ async fn presign<R: Runtime>(
         ("PUT", Some(id), Some(n)) => {
             let n = u16::try_from(n).map_err(|_| part_error(PresignError::InvalidPartNumber(0)))?;
             let n = part_number(&n.to_string())?;
+            check_part_fits(n, upload_size_limit(rt, &scope))?;
             signing::sign(rt, &UploadPart::new(bucket, creds, key, n, id), now_ms, expiry)?
         }
         ("PUT", Some(_), None) => {
@@ -563,4 +595,24 @@ async fn presign<R: Runtime>(
         StatusCode::OK,
         &json!({ "url": presigned.url, "method": presigned.method.as_str(), "expires": expiry.as_secs() }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_numbers_are_bounded_by_the_limit() {
+        const MIB: u64 = 1024 * 1024;
+        // Under 5 MiB the whole file is the last (and only) part.
+        assert_eq!(max_part_number(1), 1);
+        assert_eq!(max_part_number(5 * MIB - 1), 1);
+        // From 5 MiB on, each further 5 MiB allows one more part.
+        assert_eq!(max_part_number(5 * MIB), 2);
+        assert_eq!(max_part_number(100 * MIB), 21);
+        assert_eq!(max_part_number(MAX_PUT_BYTES), 1025);
+        assert_eq!(max_part_number(u64::MAX), MAX_PARTS);
+        assert!(check_part_fits(2, 5 * MIB - 1).is_err_and(|e| e.code() == "file_too_large"));
+        assert!(check_part_fits(1, 5 * MIB - 1).is_ok());
+    }
 }

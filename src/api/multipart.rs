@@ -92,6 +92,7 @@ pub(super) async fn list<R: Runtime>(rt: &R, first: ListParts<'_>, now_ms: i64) 
 }
 
 /// Assembles the parts named in `body` (a `CompleteMultipartUpload` document) into the object.
+/// `action` should sign `If-None-Match: *`, so that assembling never replaces an object.
 ///
 /// A part S3 does not have, or whose `ETag` differs, is the client's mistake: 409, and the
 /// upload stays open to be completed correctly. Some S3-compatible servers answer that with a
@@ -115,6 +116,11 @@ pub(super) async fn assemble<R: Runtime>(
     match (answer.status, s3_xml::error_code(&text).as_deref()) {
         (200, None) => Ok(()),
         (_, Some(code @ ("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall"))) => Err(invalid(code)),
+        // `If-None-Match: *` was sent: an object already has this key, and stays as it is.
+        (412, _) | (_, Some("PreconditionFailed" | "ConditionalRequestConflict")) => Err(ApiError::conflict(
+            "object_exists",
+            "an object already exists at this upload's key; storage kept it and did not assemble the parts",
+        )),
         (403, _) if send(rt, list, now_ms, Bytes::new()).await?.status == 200 => Err(invalid("AccessDenied")),
         _ => Err(failure("CompleteMultipartUpload", &answer)),
     }

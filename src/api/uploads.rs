@@ -12,7 +12,8 @@ use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
-use crate::sigv4::{CompleteMultipartUpload, HeadObject, ListParts, PutObject, MAX_PUT_BYTES};
+use crate::sigv4::{CompleteMultipartUpload, DeleteObject, HeadObject, ListParts, PutObject, MAX_PUT_BYTES};
+use crate::storage::Signable;
 use crate::store::activity::{AuditEntry, UsageDelta};
 use crate::store::{self, Completion, FileRow, StoredObject};
 use crate::upload_id::{self, UploadTicket};
@@ -36,7 +37,8 @@ pub struct PresignUpload {
     pub filename: Text,
     /// The content type the client will send; signed, so S3 refuses any other.
     pub content_type: Option<Text>,
-    /// The exact size in bytes the client will send; signed, so S3 refuses any other.
+    /// The exact size in bytes the client will send; signed, so S3 refuses any other. Over the
+    /// project's upload limit, the upload is refused before anything is signed.
     pub size: Option<u64>,
     /// The tenant's slug (multi-tenant projects).
     #[serde(alias = "tenantId")]
@@ -111,6 +113,7 @@ pub(super) async fn presign_upload<R: Runtime>(
 ) -> Result<PresignedUpload, ApiError> {
     let filename = validate_filename(&body.filename)?;
     let content_type = body.content_type.as_deref().map(validate_content_type).transpose()?;
+    // No project allows more than S3 does: refused before any database work.
     if body.size.is_some_and(|s| s > MAX_PUT_BYTES) {
         return Err(ApiError::FileTooLarge(MAX_PUT_BYTES));
     }
@@ -130,6 +133,10 @@ pub(super) async fn presign_upload<R: Runtime>(
     let (scope, now_ms) = auth::authorize(rt, caller, Operation::Upload, tenant, deferred).await?;
     if project_id.is_some_and(|p| p != scope.project_id) {
         return Err(ApiError::ProjectMismatch);
+    }
+    let limit = scope.upload_limit(rt.config().max_upload_bytes);
+    if body.size.is_some_and(|s| s > limit) {
+        return Err(ApiError::FileTooLarge(limit));
     }
 
     let expiry = signing::capped(expiry, now_ms, caller.expires_at_ms(), scope.key_expires_at_ms)?;
@@ -308,7 +315,8 @@ pub(super) async fn complete_upload<R: Runtime>(
         let s3_upload_id = ticket.as_ref().and_then(|t| t.s3_upload_id.as_deref());
         let s3_upload_id = s3_upload_id.ok_or(ApiError::UploadNotFound)?;
         let (bucket, creds, key) = (&signable.bucket, &signable.credentials, upload.path.as_str());
-        let complete = CompleteMultipartUpload::new(bucket, creds, key, s3_upload_id);
+        // Assembling never replaces an object (S3's conditional write; R2 honours it too).
+        let complete = CompleteMultipartUpload::new(bucket, creds, key, s3_upload_id).if_none_match("*");
         let list = ListParts::new(bucket, creds, key, s3_upload_id);
         super::multipart::assemble(rt, &complete, &list, now_ms, parts).await?;
     }
@@ -342,6 +350,28 @@ pub(super) async fn complete_upload<R: Runtime>(
         .header("content-length")
         .and_then(|v| v.trim().parse::<i64>().ok())
         .ok_or_else(|| ApiError::StorageUnavailable("storage sent no Content-Length".into()))?;
+    // Clients that declared no size (the upstream SDK, multipart) are held to the limit here.
+    let limit = scope.upload_limit(rt.config().max_upload_bytes);
+    if u64::try_from(size).map_or(true, |s| s > limit) {
+        refuse_oversized(rt, &signable, &upload, now_ms).await?;
+        rt.log(
+            Level::Info,
+            &format!(
+                "upload {} refused: {size} bytes, over the {limit}-byte limit; object deleted",
+                upload.id
+            ),
+        );
+        deferred.push(Deferred::Audit(Box::new(AuditEntry {
+            project_id: scope.project_id.clone(),
+            action: "upload.refused",
+            resource: upload.path.clone(),
+            details: serde_json::json!({
+                "uploadId": upload.id, "apiKeyId": scope.key_id, "size": size, "limit": limit,
+            }),
+            at_ms: now_ms,
+        })));
+        return Err(ApiError::FileTooLarge(limit));
+    }
     if let Some(declared) = upload.size.filter(|d| *d != size) {
         return Err(ApiError::conflict(
             "size_mismatch",
@@ -398,6 +428,39 @@ pub(super) async fn complete_upload<R: Runtime>(
             format!("the upload is {status}, not pending"),
         )),
     }
+}
+
+/// Deletes an object over the project's limit with the service's own signed `DeleteObject`, then
+/// marks its upload `refused`, so that no `File` is ever written for it. The delete comes first:
+/// if it fails, the upload stays pending and completing it again retries the delete.
+async fn refuse_oversized<R: Runtime>(
+    rt: &R,
+    signable: &Signable,
+    upload: &store::UploadRow,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let delete = DeleteObject::new(&signable.bucket, &signable.credentials, &upload.path);
+    let expiry = signing::expiry(rt, Some(HEAD_EXPIRY_SECS))?;
+    let presigned = signing::sign(rt, &delete, now_ms, expiry)?;
+    let answer = rt
+        .fetch(OutboundRequest {
+            method: Method::DELETE,
+            url: presigned.url,
+            headers: presigned.headers,
+            body: Bytes::new(),
+        })
+        .await?;
+    match answer.status {
+        200 | 204 | 404 => {}
+        401 | 403 => return Err(ApiError::StorageRejected(answer.status)),
+        other => {
+            return Err(ApiError::StorageUnavailable(format!(
+                "storage answered {other} to DELETE"
+            )))
+        }
+    }
+    store::refuse_upload(rt.db().await?, &upload.id).await?;
+    Ok(())
 }
 
 pub(super) fn new_id<R: Runtime>(rt: &R) -> Result<String, ApiError> {

@@ -122,6 +122,7 @@ impl DemoArgs {
                     bucket_id: &bucket.row.id,
                     team_id: &team.row.id,
                     multi_tenant: false,
+                    max_upload_bytes: None,
                 };
                 Got {
                     row: provision::create_project(&tx, &new, now).await?,

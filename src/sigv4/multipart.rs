@@ -34,6 +34,8 @@ object_action!(
     /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
     CompleteMultipartUpload, POST, upload_id: &'a str
 );
+// S3 takes `If-None-Match: *` here as on `PutObject` (its only two conditional writes).
+signed_header_builders!(CompleteMultipartUpload: if_none_match);
 object_action!(
     /// Presigned [`AbortMultipartUpload`][spec]: `DELETE ?uploadId=ID` discards the upload
     /// and its parts.

@@ -599,6 +599,10 @@ fn multipart_params_cannot_be_repeated_and_headers_are_signed() {
     let part = part.presign_uncached(at(0), day()).unwrap();
     assert!(part.url.contains("&X-Amz-SignedHeaders=content-length%3Bhost&"));
     assert_eq!(part.headers, vec![owned(("content-length", "5242880"))]);
+    let complete = CompleteMultipartUpload::new(&bucket, &creds, "k", "id").if_none_match("*");
+    let complete = complete.presign_uncached(at(0), day()).unwrap();
+    assert!(complete.url.contains("&X-Amz-SignedHeaders=host%3Bif-none-match&"));
+    assert_eq!(complete.headers, vec![owned(("if-none-match", "*"))]);
 }
 
 #[test]

@@ -5,7 +5,8 @@ use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 use super::{
-    bucket_row, complete_upload, get, get_file, resolve_scope, resolve_upload, touch_api_keys, KeyRef, StoreError,
+    bucket_row, complete_upload, get, get_file, refuse_upload, resolve_scope, resolve_upload, touch_api_keys, KeyRef,
+    StoreError,
 };
 use super::{Completion, StoredObject, BUCKET_ROW_COLUMNS};
 use crate::scope::BucketRow;
@@ -106,6 +107,10 @@ pub async fn probe_request_path(client: &Client, now_ms: i64) -> Vec<(&'static s
             .await
             .map(|_: Completion| ())
             .map_err(Into::into),
+    ));
+    out.push((
+        "refuse_upload",
+        refuse_upload(client, NO_SUCH_ID).await.map(drop).map_err(Into::into),
     ));
     out.push(("insert_uploads", upload_columns(client).await));
     out

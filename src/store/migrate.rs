@@ -169,6 +169,12 @@ pub const MIGRATIONS: &[Migration] = &[
         // Added the same columns, validated foreign keys and indexes in one transaction.
         former_checksums: &["323ec1f6280bcb0ce3243ba2f8874879a88219412dee881c6dc7e5cbc6407539"],
     },
+    Migration {
+        version: 4,
+        name: "project_upload_limit",
+        sql: include_str!("../../migrations/0004_project_upload_limit.sql"),
+        former_checksums: &[],
+    },
 ];
 
 /// Name of the bookkeeping table (unquoted).

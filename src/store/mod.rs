@@ -82,7 +82,8 @@ macro_rules! scope_columns {
            b.id, b.provider, b."bucketName", b.region, b.endpoint,
            b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId",
            a."accessLevel", tn.id, tn.slug,
-           (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8"#
+           (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8,
+           p."edgeMaxUploadBytes""#
     };
 }
 
@@ -95,7 +96,7 @@ macro_rules! scope_joins {
     };
 }
 
-const SCOPE_COLUMNS: usize = 21;
+const SCOPE_COLUMNS: usize = 22;
 
 /// The columns [`bucket_row`] reads, in order, for a `"Bucket"` aliased `b` (the scope statements
 /// list the same ones inside `scope_columns!`).
@@ -143,6 +144,8 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
             .as_deref()
             .and_then(ShareLevel::from_stored),
         tenant,
+        // A stored value below 1 (the column has no CHECK) allows nothing but empty files.
+        max_upload_bytes: get::<Option<i64>>(row, 21)?.map(|v| u64::try_from(v).unwrap_or(0)),
     })
 }
 
@@ -565,6 +568,21 @@ pub async fn complete_upload(
 pub async fn abort_upload(client: &Client, upload_id: &str) -> Result<Option<String>, StoreError> {
     const SQL: &str = r#"WITH old AS (SELECT id, status FROM "Upload" WHERE id = $1 FOR UPDATE),
            up AS (UPDATE "Upload" u SET status = 'aborted' FROM old
+                  WHERE u.id = old.id AND old.status = 'initiated' RETURNING u.id)
+           SELECT status FROM old"#;
+    let rows = client.query_typed(SQL, &[(&upload_id, Type::TEXT)]).await?;
+    rows.first().map(|row| get(row, 0)).transpose()
+}
+
+/// Marks an `initiated` upload `refused` (its object was over the project's size limit and has
+/// been deleted) and returns the status it had, as [`abort_upload`] does. A refused upload can
+/// never complete.
+///
+/// # Errors
+/// [`StoreError`] when the statement fails.
+pub async fn refuse_upload(client: &Client, upload_id: &str) -> Result<Option<String>, StoreError> {
+    const SQL: &str = r#"WITH old AS (SELECT id, status FROM "Upload" WHERE id = $1 FOR UPDATE),
+           up AS (UPDATE "Upload" u SET status = 'refused' FROM old
                   WHERE u.id = old.id AND old.status = 'initiated' RETURNING u.id)
            SELECT status FROM old"#;
     let rows = client.query_typed(SQL, &[(&upload_id, Type::TEXT)]).await?;

@@ -43,6 +43,7 @@ const UPSTREAM_TABLES: &[(&str, &str)] = &[
 const EDGE_COLUMNS: &[(&str, &str)] = &[
     ("Upload", "size int8, contentType text, filename text, tenantId text, apiKeyId text, bucketId text, fileId text, expiresAt timestamp, completedAt timestamp, s3UploadId text, metadata jsonb"),
     ("ApiKey", "expiresAt timestamp"),
+    ("Project", "edgeMaxUploadBytes int8"),
 ];
 
 /// Indexes the upstream migrations create (besides primary keys).
@@ -282,7 +283,12 @@ async fn fresh_database_gets_every_migration() {
     );
     assert_eq!(
         report.applied.iter().map(|a| a.name).collect::<Vec<_>>(),
-        ["upstream_schema", "upstream_missing_indexes", "edge_columns"]
+        [
+            "upstream_schema",
+            "upstream_missing_indexes",
+            "edge_columns",
+            "project_upload_limit"
+        ]
     );
     assert_eq!(report.already_applied, 0);
     assert!(!report.adopted);
@@ -791,7 +797,7 @@ async fn modified_migration_is_refused_and_nothing_is_applied() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2], "pending migration 3 was not applied");
+    assert_eq!(versions, [1, 2, 4], "pending migration 3 was not applied");
 }
 
 #[tokio::test]

@@ -84,6 +84,7 @@ impl World {
                 bucket_id: &bucket.id,
                 team_id: &team.id,
                 multi_tenant: setup.multi_tenant,
+                max_upload_bytes: None,
             },
             now,
         )
@@ -135,6 +136,7 @@ impl World {
                 bucket_id: &self.bucket.id,
                 team_id: &team.id,
                 multi_tenant: false,
+                max_upload_bytes: None,
             },
             now,
         )

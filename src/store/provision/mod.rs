@@ -35,7 +35,8 @@ pub use self::api_keys::{create_api_key, list_api_keys, revoke_api_key, ApiKeyRe
 pub use self::buckets::{create_bucket, get_bucket, get_bucket_row, list_buckets, upsert_bucket, Bucket, NewBucket};
 pub use self::orgs::{create_org, get_org, get_org_by_slug, list_orgs, Organization};
 pub use self::projects::{
-    create_project, get_project, get_project_by_slug, list_projects, set_project_bucket, NewProject, Project,
+    create_project, get_project, get_project_by_slug, list_projects, set_project_bucket, set_project_upload_limit,
+    NewProject, Project,
 };
 pub use self::shares::{list_shares, share_bucket, unshare_bucket, Share};
 pub use self::teams::{create_team, get_team, get_team_by_slug, list_teams, Team};

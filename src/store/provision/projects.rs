@@ -4,6 +4,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{GenericClient, Row};
 
 use super::{check_id, check_name, check_slug, fresh_id, get_bucket, only_row, unique_violation, ProvisionError};
+use crate::sigv4::MAX_PUT_BYTES;
 use crate::store::{get, Param, StoreError};
 
 /// A project to create.
@@ -20,6 +21,8 @@ pub struct NewProject<'a> {
     pub team_id: &'a str,
     /// Whether uploads must name a tenant.
     pub multi_tenant: bool,
+    /// Its largest upload in bytes (1 to 5 GiB); `None`: the deployment's `MAX_UPLOAD_BYTES`.
+    pub max_upload_bytes: Option<u64>,
 }
 
 /// A `"Project"` row.
@@ -40,12 +43,15 @@ pub struct Project {
     pub team_id: Option<String>,
     /// Whether uploads must name a tenant.
     pub multi_tenant: bool,
+    /// `"edgeMaxUploadBytes"`: its largest upload in bytes; `None`: the deployment's
+    /// `MAX_UPLOAD_BYTES`, which is also the ceiling of any value here.
+    pub max_upload_bytes: Option<i64>,
 }
 
 /// The columns [`project`] reads, from alias `p`.
 macro_rules! columns {
     () => {
-        r#"p.id, p.name, p.slug, p."ownerId", p."bucketId", p."teamId", p."multiTenant""#
+        r#"p.id, p.name, p.slug, p."ownerId", p."bucketId", p."teamId", p."multiTenant", p."edgeMaxUploadBytes""#
     };
 }
 
@@ -58,7 +64,25 @@ fn project(row: &Row) -> Result<Project, StoreError> {
         bucket_id: get(row, 4)?,
         team_id: get(row, 5)?,
         multi_tenant: get(row, 6)?,
+        max_upload_bytes: get(row, 7)?,
     })
+}
+
+/// A project upload limit as stored: 1 byte to S3's 5 GiB (the Worker also caps it by the
+/// deployment's `MAX_UPLOAD_BYTES`).
+fn check_upload_limit(bytes: Option<u64>) -> Result<Option<i64>, ProvisionError> {
+    bytes
+        .map(|b| {
+            i64::try_from(b)
+                .ok()
+                .filter(|b| (1..=MAX_PUT_BYTES.cast_signed()).contains(b))
+                .ok_or_else(|| {
+                    ProvisionError::Invalid(format!(
+                        "a project's upload limit is 1 to {MAX_PUT_BYTES} bytes (5 GiB), not {b}"
+                    ))
+                })
+        })
+        .transpose()
 }
 
 /// The condition that team `$team` may put a project's files in bucket `b`: it owns it or has a
@@ -92,12 +116,13 @@ pub async fn create_project(
 ) -> Result<Project, ProvisionError> {
     const SQL: &str = concat!(
         r#"WITH p AS (
-            INSERT INTO "Project" (id, name, slug, "ownerId", "bucketId", "teamId", "multiTenant", "createdAt", "updatedAt")
+            INSERT INTO "Project" (id, name, slug, "ownerId", "bucketId", "teamId", "multiTenant", "createdAt", "updatedAt",
+                                   "edgeMaxUploadBytes")
             SELECT $1, $2, $3, u.id, b.id, t.id, $7, "#,
         ts!(8),
         ", ",
         ts!(8),
-        r#" FROM "User" u, "Bucket" b, "Team" t
+        r#", $10 FROM "User" u, "Bucket" b, "Team" t
             WHERE u.id = $4 AND b.id = $5 AND t.id = $6 AND "#,
         may_write!("t.id"),
         r#"
@@ -120,8 +145,9 @@ pub async fn create_project(
     check_id("user", new.owner_id)?;
     check_id("bucket", new.bucket_id)?;
     check_id("team", new.team_id)?;
+    let limit = check_upload_limit(new.max_upload_bytes)?;
     let (id, version_id) = (fresh_id()?, fresh_id()?);
-    let params: [Param<'_>; 9] = [
+    let params: [Param<'_>; 10] = [
         (&id, Type::TEXT),
         (&new.name, Type::TEXT),
         (&new.slug, Type::TEXT),
@@ -131,6 +157,7 @@ pub async fn create_project(
         (&new.multi_tenant, Type::BOOL),
         (&now_ms, Type::INT8),
         (&version_id, Type::TEXT),
+        (&limit, Type::INT8),
     ];
     let rows = client
         .query_typed(SQL, &params)
@@ -240,4 +267,33 @@ pub async fn list_projects(client: &impl GenericClient, team_id: Option<&str>) -
     }
     let rows = client.query_typed(SQL, &[(&team_id, Type::TEXT)]).await?;
     Ok(rows.iter().map(project).collect::<Result<_, _>>()?)
+}
+
+/// Sets a project's upload limit in bytes (1 to 5 GiB), or clears it (`None`: the deployment's
+/// `MAX_UPLOAD_BYTES`). Workers see the change within their scope cache's TTL. Returns the
+/// project as updated.
+///
+/// # Errors
+/// [`ProvisionError::Invalid`] for a malformed id or a limit out of range;
+/// [`ProvisionError::NotFound`] when the project does not exist.
+pub async fn set_project_upload_limit(
+    client: &impl GenericClient,
+    project_id: &str,
+    max_upload_bytes: Option<u64>,
+    now_ms: i64,
+) -> Result<Project, ProvisionError> {
+    const SQL: &str = concat!(
+        r#"UPDATE "Project" p SET "edgeMaxUploadBytes" = $2, "updatedAt" = "#,
+        ts!(3),
+        " WHERE p.id = $1 RETURNING ",
+        columns!()
+    );
+    check_id("project", project_id)?;
+    let limit = check_upload_limit(max_upload_bytes)?;
+    let params: [Param<'_>; 3] = [(&project_id, Type::TEXT), (&limit, Type::INT8), (&now_ms, Type::INT8)];
+    let rows = client.query_typed(SQL, &params).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| ProvisionError::NotFound(format!("no project with id '{project_id}'")))?;
+    Ok(project(row)?)
 }
