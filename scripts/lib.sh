@@ -13,6 +13,7 @@
 #     ensure_fuzz_tools           a nightly toolchain and cargo-fuzz, for scripts/fuzz
 #     ensure_node_tools           `npm ci` when node_modules is missing or older than package-lock.json
 #     ensure_system_packages      PostgreSQL server binaries and curl, from Debian packages
+#   ensure_bench_tools            bench/node_modules (the JavaScript reference Worker's packages)
 #   pg_start DIR PORT             throwaway PostgreSQL cluster for DIR; prints and exports DATABASE_URL
 #   pg_stop DIR
 #   pg_destroy DIR                stop it and delete its data
@@ -26,6 +27,7 @@
 #   worker_build [--force]        build/index.js + build/index_bg.wasm, skipped when fresh
 #   wrangler_start PORT LOGFILE   `wrangler dev` on 127.0.0.1:PORT, waits for /v1/health
 #   wrangler_stop [PORT]          stops one (or every) wrangler_start instance
+#   js_worker_start PORT LOG URL DIR   the JavaScript reference Worker (bench/js-worker) the same way
 #   wrangler_dry_run [OUTDIR]     bundle as `wrangler deploy` would (offline); prints the upload size
 #   dev_up / dev_down             all of the above with the default ports below
 #
@@ -608,6 +610,51 @@ dev_secrets() {
 }
 
 # --- wrangler dev -----------------------------------------------------------------------------
+
+# The JavaScript reference Worker (bench/js-worker) under the same wrangler and workerd, from its
+# own folder, on PORT; its pid file is the one wrangler_stop reads, so it is stopped the same way.
+# HYPERDRIVE is its local connection string; its state goes under DIR.
+js_worker_start() {
+    local port="$1" log="$2" hyperdrive="$3" dir="$4" bin="$CARCOSA_ROOT/node_modules/.bin" pid status start
+    wrangler_stop "$port" >/dev/null || return 1
+    [[ "$(_http_status "http://127.0.0.1:$port/")" == 000 ]] ||
+        { fail "port $port is already taken by another process"; return 1; }
+    mkdir -p "$CARCOSA_DEV/wrangler" "$dir"
+    : >"$log"
+    (
+        cd "$CARCOSA_ROOT/bench/js-worker"
+        # shellcheck disable=SC2030,SC2031 # only wrangler gets these (Node 22 first on PATH)
+        export PATH="$bin:$PATH" WRANGLER_SEND_METRICS=false CI=1 NO_COLOR=1 FORCE_COLOR=0
+        # shellcheck disable=SC2031
+        export WRANGLER_LOG_PATH="$dir/wrangler-js-logs"
+        # shellcheck disable=SC2031
+        export CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE="$hyperdrive"
+        _spawn_detached "$(_wrangler_pidfile "$port")" "$log" \
+            "$bin/node" "$CARCOSA_ROOT/node_modules/wrangler/bin/wrangler.js" dev --config wrangler.toml \
+            --ip 127.0.0.1 --port "$port" --inspector-port 0 \
+            --env-file "$CARCOSA_DEV/secrets.env" --persist-to "$dir/js-state" \
+            --show-interactive-dev-session=false
+    ) || return 1
+    pid="$(cat "$(_wrangler_pidfile "$port")")"
+    start=$SECONDS
+    while ((SECONDS - start < 90)); do
+        status="$(_worker_health "$port")"
+        [[ "$status" == 200 ]] && break
+        kill -0 "$pid" 2>/dev/null || { fail "the JS Worker's wrangler dev exited during start-up" "$log"; return 1; }
+        sleep 0.5
+    done
+    [[ "$status" == 200 ]] || { fail "JS Worker: GET /v1/health answered $status after 90s" "$log"; return 1; }
+    say "JS Worker running: http://127.0.0.1:$port (log: $log)"
+}
+
+# bench/node_modules for the JavaScript reference Worker (pinned in bench/package-lock.json).
+ensure_bench_tools() {
+    if [[ ! -f "$CARCOSA_ROOT/bench/node_modules/.package-lock.json" ||
+        "$CARCOSA_ROOT/bench/package-lock.json" -nt "$CARCOSA_ROOT/bench/node_modules/.package-lock.json" ]]; then
+        _install_step "bench/node_modules (npm ci: aws4fetch, pg, tweetnacl)" \
+            npm ci --prefix "$CARCOSA_ROOT/bench" --no-audit --no-fund --loglevel=error || return 1
+    fi
+}
 
 _wrangler_pidfile() { printf '%s/wrangler/%s.pid' "$CARCOSA_DEV" "$1"; }
 

@@ -5,7 +5,7 @@
 //
 // Settings come from the environment scripts/soak sets (SOAK_*). Plain Node 22, no dependencies.
 import { execFile } from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -28,6 +28,7 @@ const PG_DIR = env("SOAK_PG_DIR"), PG_PORT = env("SOAK_PG_PORT");
 const S3_DIR = env("SOAK_S3_DIR"), S3_PORT = env("SOAK_S3_PORT");
 const S3_ACCESS = env("SOAK_S3_ACCESS"), S3_SECRET = env("SOAK_S3_SECRET");
 const WRANGLER_PIDFILE = env("SOAK_WRANGLER_PIDFILE");
+const WRANGLER_LOG = env("SOAK_WRANGLER_LOG"); // the Worker's console, where it reports its memory
 const PSQL = env("SOAK_PSQL"), DB_URL = env("SOAK_DB_URL");
 const OUT = env("SOAK_OUT"); // directory for the raw results
 
@@ -189,9 +190,31 @@ function workerdRssMiB() {
     return out;
 }
 
+// The Worker's own heap: once a minute the isolate logs the size of its wasm linear memory (where
+// everything the Rust code allocates lives; it never shrinks). Read from the log as it grows.
+let logOffset = 0, isolateMiB = null;
+function isolateWasmMiB() {
+    try {
+        const fd = openSync(WRANGLER_LOG, "r");
+        try {
+            const buf = Buffer.alloc(1 << 20);
+            let n;
+            while ((n = readSync(fd, buf, 0, buf.length, logOffset)) > 0) {
+                logOffset += n;
+                for (const m of buf.subarray(0, n).toString("latin1").matchAll(/wasm linear memory (\d+) KiB/g)) {
+                    isolateMiB = Number(m[1]) / 1024;
+                }
+            }
+        } finally {
+            closeSync(fd);
+        }
+    } catch { /* no log yet */ }
+    return isolateMiB;
+}
+
 const memory = [];
 function sampleMemory() {
-    memory.push({ t: elapsed(), phase, ...workerdRssMiB() });
+    memory.push({ t: elapsed(), phase, ...workerdRssMiB(), isolate: isolateWasmMiB() });
 }
 
 // --- main ---------------------------------------------------------------------------------------
@@ -222,7 +245,7 @@ async function main() {
             lastProgress = elapsed();
             const open = uploads.filter(u => u.state !== "completed").length;
             log(`${uploads.length} uploads (${open} not yet completed), ${completed.length} downloadable, ` +
-                `workerd: Worker ${memory.at(-1).worker.toFixed(0)} MiB, wrangler's proxy ${memory.at(-1).proxy.toFixed(0)} MiB`);
+                `isolate wasm ${memory.at(-1).isolate?.toFixed(2) ?? "?"} MiB, workerd: Worker ${memory.at(-1).worker.toFixed(0)} MiB, wrangler's proxy ${memory.at(-1).proxy.toFixed(0)} MiB`);
         }
         next += INTERVAL_MS;
         await sleep(Math.max(0, t0 + next - Date.now()));
@@ -258,7 +281,8 @@ async function checkDatabase(list) {
 }
 
 function memorySummary(which) {
-    const all = memory.map(s => ({ t: s.t, mib: s[which] }));
+    const all = memory.filter(s => s[which] != null).map(s => ({ t: s.t, mib: s[which] }));
+    if (all.length === 0) return null;
     const warm = all.filter(s => s.t >= 120); // start-up and first compiles excluded
     const pts = warm.length >= 4 ? warm : all;
     const n = pts.length, mx = pts.reduce((a, s) => a + s.t, 0) / n, my = pts.reduce((a, s) => a + s.mib, 0) / n;
@@ -277,7 +301,7 @@ async function report() {
     const landed = uploads.filter(u => u.state === "put" || u.state === "completed");
     const neverPut = uploads.filter(u => u.state === "url");
     const db = await checkDatabase(landed);
-    const mem = { worker: memorySummary("worker"), proxy: memorySummary("proxy") };
+    const mem = { isolate: memorySummary("isolate"), worker: memorySummary("worker"), proxy: memorySummary("proxy") };
     const lines = [];
     const p = (...s) => lines.push(...s);
     p(`## Soak: ${MINUTES} min, a flow every ${INTERVAL_MS} ms, at most ${MAX_IN_FLIGHT} at once`, "");
@@ -295,11 +319,14 @@ async function report() {
     p(`- completed through the API: ${uploads.filter(u => u.state === "completed").length}`);
     p(`- checked in the database ("Upload".status = completed and its "File" row): ${db.checked - db.missing.length} of ${db.checked}`);
     p(`- **lost: ${db.missing.length}**${db.missing.length ? " (" + db.missing.slice(0, 20).join(", ") + ")" : ""}`);
-    p("", "### workerd memory (RSS)", "");
+    p("", "### Memory", "");
     const series = memory.filter((_, i) => i % Math.max(1, Math.round(60 / MEM_EVERY_S)) === 0 || i === memory.length - 1);
-    for (const [which, label] of [["worker", "the Worker's workerd"], ["proxy", "wrangler's proxy workerd"]]) {
+    for (const [which, label] of [["isolate", "the Worker isolate's wasm memory (its own report)"],
+        ["worker", "RSS of the Worker's workerd"], ["proxy", "RSS of wrangler's proxy workerd"]]) {
         const m = mem[which];
-        p(`- ${label}, per minute (MiB): ` + series.map(s => `${(s.t / 60).toFixed(0)}m ${s[which].toFixed(0)}`).join(", "));
+        if (!m) { p(`- ${label}: no samples`); continue; }
+        p(`- ${label}, per minute (MiB): ` + series.filter(s => s[which] != null)
+            .map(s => `${(s.t / 60).toFixed(0)}m ${s[which].toFixed(which === "isolate" ? 2 : 0)}`).join(", "));
         p(`  ${m.warmOnly ? "After the first 2 minutes" : "All samples (too few after 2 minutes)"}: ${m.samples} samples, min ${m.min.toFixed(1)}, max ${m.max.toFixed(1)} MiB; ` +
             `median of the first third ${m.first.toFixed(1)}, of the last third ${m.last.toFixed(1)} MiB; ` +
             `trend ${m.slopePer10Min >= 0 ? "+" : ""}${m.slopePer10Min.toFixed(2)} MiB per 10 min → **${m.flat ? "flat" : "NOT flat"}**`);

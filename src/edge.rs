@@ -2,7 +2,7 @@
 //! runs [`crate::api::handle`] with a [`WorkerRuntime`], and closes the database connection after
 //! the deferred work, inside `wait_until`, so the response is never kept waiting for it.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 use base64::Engine as _;
@@ -11,10 +11,11 @@ use futures_channel::oneshot;
 use futures_util::FutureExt as _;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
+use wasm_bindgen_futures::JsFuture;
 use worker::postgres_tls::PassthroughTls;
 use worker::{
-    console_error, console_log, console_warn, event, Context, Env, Fetch, Headers, Method, Request, RequestInit,
-    Response, SecureTransport, Socket,
+    console_error, console_log, console_warn, event, ByteStream, Context, Env, Fetch, Headers, Method, Request,
+    RequestInit, Response, SecureTransport, Socket,
 };
 
 use crate::api::{self, ApiError, MAX_BODY_BYTES};
@@ -35,6 +36,8 @@ const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
 struct Isolate {
     config: Config,
     state: IsolateState,
+    /// When [`report_memory`] last logged, in Unix milliseconds (0: never).
+    memory_reported_ms: Cell<i64>,
 }
 
 thread_local! {
@@ -50,7 +53,13 @@ fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
         }
         let config = config(env)?;
         let state = IsolateState::new(config.scope_cache_ttl_secs);
-        Ok(Rc::clone(cell.get_or_init(|| Rc::new(Isolate { config, state }))))
+        Ok(Rc::clone(cell.get_or_init(|| {
+            Rc::new(Isolate {
+                config,
+                state,
+                memory_reported_ms: Cell::new(0),
+            })
+        })))
     })
 }
 
@@ -59,8 +68,10 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+// The platform's request, not `worker::Request`: making one reads `request.cf`, which workerd
+// parses from JSON on every request, and nothing here uses it.
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let mut random = [0u8; 8];
     // Without randomness the id is all zeros; a request is never refused for a log field.
     let _ = getrandom::getrandom(&mut random);
@@ -94,7 +105,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(head) => head,
         Err(e) => return refuse(ApiError::InvalidRequest(format!("unreadable request head: {e}"))),
     };
-    let body = match read_body(&mut req, head.headers()).await {
+    let body = match read_body(&req, head.method(), head.headers()).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return refuse(ApiError::BodyTooLarge(MAX_BODY_BYTES)),
         Err(BodyError::Unreadable(e)) => {
@@ -104,12 +115,37 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let request = head.map(|()| body);
     let rt = WorkerRuntime::new(env, Rc::clone(&isolate), request_id.clone());
     let handled = api::handle(&rt, request).await;
+    report_memory(&isolate, rt.now_ms(), &request_id);
     let response = to_worker(handled.response);
-    ctx.wait_until(async move {
-        api::run_deferred(&rt, handled.deferred).await;
-        rt.close().await;
-    });
+    // Nothing to write and no connection to close (health, preflights, most refusals): no
+    // promise for the platform to wait on.
+    if !handled.deferred.is_empty() || rt.db.get().is_some() {
+        ctx.wait_until(async move {
+            api::run_deferred(&rt, handled.deferred).await;
+            rt.close().await;
+        });
+    }
     response
+}
+
+/// How often an isolate logs the size of its wasm memory.
+const MEMORY_REPORT_EVERY_MS: i64 = 60_000;
+
+/// Logs the isolate's wasm linear memory at most once a minute. Everything the Rust code
+/// allocates lives there, and it only ever grows, so a steady figure over hours of traffic shows
+/// the Worker keeps nothing per request (the process's RSS under `wrangler dev` also counts the
+/// dev tooling's own growth).
+fn report_memory(isolate: &Isolate, now_ms: i64, request_id: &str) {
+    if now_ms - isolate.memory_reported_ms.get() < MEMORY_REPORT_EVERY_MS {
+        return;
+    }
+    isolate.memory_reported_ms.set(now_ms);
+    let kib = core::arch::wasm32::memory_size::<0>() * 64;
+    log(
+        Level::Info,
+        request_id,
+        &format!("isolate memory: wasm linear memory {kib} KiB"),
+    );
 }
 
 /// One structured line on the Worker's console, at the console level matching `level`.
@@ -161,24 +197,15 @@ fn config(env: &Env) -> Result<Config, String> {
 }
 
 /// The request's method, path, query and headers as `http` types.
-fn request_head(req: &Request) -> Result<http::Request<()>, String> {
-    // The path (already parsed by `worker`) and the query of the serialised URL: no URL parser
-    // (and its IDNA tables) in the bundle. A serialised URL has no raw `?` before its query, and
-    // no raw `#` before its fragment.
-    let url = req.inner().url();
-    let without_fragment = url.split_once('#').map_or(url.as_str(), |(before, _)| before);
-    let path_and_query = match without_fragment.split_once('?') {
-        Some((_, q)) => format!("{}?{q}", req.path()),
-        None => req.path(),
-    };
+fn request_head(req: &web_sys::Request) -> Result<http::Request<()>, String> {
     let mut head = http::Request::builder()
-        .method(req.method().as_ref())
-        .uri(path_and_query)
+        .method(req.method().as_str())
+        .uri(api::path_and_query(&req.url()))
         .body(())
         .map_err(|e| e.to_string())?;
     // Straight into the map: each value's string is taken over, not copied, and checked once.
     let headers = head.headers_mut();
-    for (name, value) in req.headers().entries() {
+    for (name, value) in Headers(req.headers()).entries() {
         let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
         let value = http::HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|e| e.to_string())?;
         headers.append(name, value);
@@ -203,8 +230,12 @@ const DRAIN_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 /// Reads the body of methods that carry one. A declared `Content-Length` over the limit is
 /// refused unread; a declared one within it is read in one call; an undeclared one is read in
 /// chunks up to the limit, and the rest drained.
-async fn read_body(req: &mut Request, headers: &http::HeaderMap) -> Result<Bytes, BodyError> {
-    if matches!(req.method(), Method::Get | Method::Head | Method::Options) {
+async fn read_body(
+    req: &web_sys::Request,
+    method: &http::Method,
+    headers: &http::HeaderMap,
+) -> Result<Bytes, BodyError> {
+    if matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) {
         return Ok(Bytes::new());
     }
     let declared = headers
@@ -215,7 +246,11 @@ async fn read_body(req: &mut Request, headers: &http::HeaderMap) -> Result<Bytes
         if len > MAX_BODY_BYTES as u64 {
             return Err(BodyError::TooLarge);
         }
-        let body = req.bytes().await.map_err(BodyError::Unreadable)?;
+        let buffer = req.array_buffer().map_err(|e| BodyError::Unreadable(e.into()))?;
+        let buffer = JsFuture::from(buffer)
+            .await
+            .map_err(|e| BodyError::Unreadable(e.into()))?;
+        let body = js_sys::Uint8Array::new(&buffer).to_vec();
         return if body.len() > MAX_BODY_BYTES {
             Err(BodyError::TooLarge)
         } else {
@@ -224,10 +259,10 @@ async fn read_body(req: &mut Request, headers: &http::HeaderMap) -> Result<Bytes
     }
     use futures_util::StreamExt;
     let mut body = Vec::new();
-    let mut stream = match req.stream() {
-        Ok(stream) => stream,
+    let mut stream = match req.body() {
+        Some(stream) => ByteStream::from(stream),
         // No body at all.
-        Err(_) => return Ok(Bytes::new()),
+        None => return Ok(Bytes::new()),
     };
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(BodyError::Unreadable)?;

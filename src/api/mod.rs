@@ -170,6 +170,22 @@ pub fn request_id(headers: &http::HeaderMap, random: [u8; 8]) -> String {
         .map_or_else(|| hex::encode(random), str::to_owned)
 }
 
+/// The path and query of a serialised URL (the platform's `request.url`), without a URL parser
+/// and its IDNA tables in the bundle: a serialised `http(s)` URL always has a path starting at the
+/// first `/` after the host, no raw `?` before its query and no raw `#` before its fragment.
+#[must_use]
+pub fn path_and_query(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[after_scheme..];
+    let from_path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+    let without_fragment = from_path.split_once('#').map_or(from_path, |(before, _)| before);
+    if without_fragment.is_empty() {
+        "/"
+    } else {
+        without_fragment
+    }
+}
+
 /// Adds the headers every response carries: CORS and the request id.
 fn finish(
     mut response: Response<Bytes>,
@@ -378,6 +394,24 @@ fn error_body(e: &ApiError) -> Response<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_and_query_of_serialised_urls() {
+        for (url, want) in [
+            ("https://edge.example.com/v1/uploads", "/v1/uploads"),
+            (
+                "http://127.0.0.1:8787/v1/files?key=a%2Fb&limit=2",
+                "/v1/files?key=a%2Fb&limit=2",
+            ),
+            ("https://edge.example.com/v1/files?key=a#frag", "/v1/files?key=a"),
+            ("https://edge.example.com/v1/health#top", "/v1/health"),
+            ("https://edge.example.com/", "/"),
+            ("https://edge.example.com", "/"),
+            ("https://user:pw@edge.example.com:8443/a/%3F/b?q=/x", "/a/%3F/b?q=/x"),
+        ] {
+            assert_eq!(path_and_query(url), want, "{url}");
+        }
+    }
 
     #[test]
     fn request_ids_prefer_a_plain_cf_ray() {
