@@ -126,6 +126,50 @@ impl Presign for PutBucketCors<'_> {
     }
 }
 
+/// Presigned `GetBucketCors`: `GET ?cors` on the bucket; the rules the store keeps, as a
+/// `<CORSConfiguration>` document (404 `NoSuchCORSConfiguration` when there are none).
+///
+/// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html
+#[derive(Debug, Clone)]
+pub struct GetBucketCors<'a> {
+    bucket: &'a Bucket,
+    credentials: &'a Credentials,
+}
+
+impl<'a> GetBucketCors<'a> {
+    /// The request on `bucket`, signed for `credentials`.
+    #[must_use]
+    pub const fn new(bucket: &'a Bucket, credentials: &'a Credentials) -> Self {
+        Self { bucket, credentials }
+    }
+}
+
+impl Presign for GetBucketCors<'_> {
+    type Signed = Presigned;
+    type Error = PresignError;
+
+    fn bucket(&self) -> &Bucket {
+        self.bucket
+    }
+
+    fn credentials(&self) -> &Credentials {
+        self.credentials
+    }
+
+    fn sign_with(&self, key: KeyAt<'_>, expires: Expiry) -> Result<Presigned, PresignError> {
+        let subresource = [("cors", String::new())];
+        let request = Request {
+            method: Method::GET,
+            bucket: self.bucket,
+            credentials: self.credentials,
+            object_key: "",
+            subresource: &subresource,
+            extras: &Extras::default(),
+        };
+        request.presign(key.key, key.at, expires)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +190,27 @@ mod tests {
     }
 
     #[test]
+    fn signs_get_cors_on_the_bucket() {
+        let bucket = Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap();
+        let creds = Credentials::new("AKIDEXAMPLE", "secret");
+        let at = SigningTime::from_unix(1_700_000_000).unwrap();
+        let expiry = Expiry::from_secs(300).unwrap();
+        let get = GetBucketCors::new(&bucket, &creds)
+            .presign_uncached(at, expiry)
+            .unwrap();
+        assert_eq!(get.method, Method::GET);
+        assert!(get.url.starts_with("http://127.0.0.1:9000/uploads?"), "{}", get.url);
+        assert!(get.url.contains("&cors=&"), "{}", get.url);
+        assert!(get.url.contains("X-Amz-SignedHeaders=host&"), "{}", get.url);
+        assert!(get.headers.is_empty());
+        let put = PutBucketCors::new(&bucket, &creds, "1B2M2Y8AsgTpgAmY7PhCfg==")
+            .presign_uncached(at, expiry)
+            .unwrap();
+        let signature = |url: &str| url.rsplit_once("X-Amz-Signature=").unwrap().1.to_owned();
+        assert_ne!(signature(&get.url), signature(&put.url));
+    }
+
+    #[test]
     fn signs_put_cors_with_the_body_checksum() {
         let bucket = Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap();
         let creds = Credentials::new("AKIDEXAMPLE", "secret");
@@ -156,9 +221,7 @@ mod tests {
             .unwrap();
         assert_eq!(signed.method, Method::PUT);
         assert!(
-            signed
-                .url
-                .starts_with("http://127.0.0.1:9000/uploads/?X-Amz-Algorithm="),
+            signed.url.starts_with("http://127.0.0.1:9000/uploads?X-Amz-Algorithm="),
             "{}",
             signed.url
         );
