@@ -11,7 +11,8 @@
 //! and write access to the bucket. A tenant-bound upload token sees only its tenant. Deleting
 //! removes the object first, with the service's own signed `DeleteObject`, and then its `"File"`
 //! rows (the uploads that made them become `deleted`), so a row never outlives a failed delete
-//! unnoticed: it stays, and the answer says why.
+//! unnoticed: it stays, and the answer says why. Each deleted key gets a `file.deleted`
+//! `"AuditLog"` row, written after the response like every audit row.
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -24,7 +25,8 @@ use crate::ids;
 use crate::runtime::{OutboundRequest, Runtime};
 use crate::scope::{Authorized, Operation};
 use crate::sigv4::DeleteObject;
-use crate::store::listing::{self, After, FileFilter, ListedFile, UploadListing};
+use crate::store::activity::AuditEntry;
+use crate::store::listing::{self, After, DeletedPath, FileFilter, ListedFile, UploadListing};
 use crate::timestamp::rfc3339;
 
 /// Rows per page when the caller does not say.
@@ -216,7 +218,7 @@ pub async fn delete<R: Runtime>(
         .ok_or_else(|| ApiError::bad_request("invalid_key", "name the file to delete: ?key=…"))?
         .to_owned();
     let (scope, now_ms) = scope_for(rt, req, Operation::Delete, q.tenant(), None, deferred).await?;
-    let outcome = delete_keys(rt, &scope, now_ms, std::slice::from_ref(&key)).await?;
+    let outcome = delete_keys(rt, &scope, now_ms, std::slice::from_ref(&key), deferred).await?;
     if let Some((_, e)) = outcome.failed.into_iter().next() {
         return Err(e);
     }
@@ -231,12 +233,14 @@ struct Deleted {
     failed: Vec<(String, ApiError)>,
 }
 
-/// Deletes `keys` (each must be a file of the scope) from storage and then their rows.
+/// Deletes `keys` (each must be a file of the scope) from storage and then their rows; an
+/// `"AuditLog"` row for each key whose rows went is written after the response.
 async fn delete_keys<R: Runtime>(
     rt: &R,
     scope: &Authorized,
     now_ms: i64,
     keys: &[String],
+    deferred: &mut Vec<Deferred>,
 ) -> Result<Deleted, ApiError> {
     for key in keys {
         scope.prefix.check_key(key)?;
@@ -277,11 +281,22 @@ async fn delete_keys<R: Runtime>(
             Err(e) => failed.push((key.clone(), e.into())),
         }
     }
-    let done = if gone.is_empty() {
+    let deleted = if gone.is_empty() {
         Vec::new()
     } else {
         listing::delete_files(db, &scope.project_id, tenant_id, &gone).await?
     };
+    let mut done = Vec::with_capacity(deleted.len());
+    for DeletedPath { path, file_ids } in deleted {
+        deferred.push(Deferred::Audit(Box::new(AuditEntry {
+            project_id: scope.project_id.clone(),
+            action: "file.deleted",
+            resource: path.clone(),
+            details: json!({ "fileIds": file_ids, "apiKeyId": scope.key_id, "tenantId": scope.tenant_id }),
+            at_ms: now_ms,
+        })));
+        done.push(path);
+    }
     Ok(Deleted { done, failed })
 }
 
@@ -391,7 +406,7 @@ pub async fn sdk_delete<R: Runtime>(
         deferred,
     )
     .await?;
-    let outcome = delete_keys(rt, &scope, now_ms, &body.paths).await?;
+    let outcome = delete_keys(rt, &scope, now_ms, &body.paths, deferred).await?;
     if outcome.done.is_empty() {
         if let Some((_, e)) = outcome.failed.into_iter().next() {
             return Err(e);
