@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use http::Method;
 
 use super::canonical::{Extras, Request};
+use super::object::bucket_action;
 use super::{Bucket, Credentials, Expiry, KeyAt, Presign, PresignError, Presigned};
 
 /// One `<CORSRule>`.
@@ -126,49 +127,13 @@ impl Presign for PutBucketCors<'_> {
     }
 }
 
-/// Presigned `GetBucketCors`: `GET ?cors` on the bucket; the rules the store keeps, as a
-/// `<CORSConfiguration>` document (404 `NoSuchCORSConfiguration` when there are none).
-///
-/// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html
-#[derive(Debug, Clone)]
-pub struct GetBucketCors<'a> {
-    bucket: &'a Bucket,
-    credentials: &'a Credentials,
-}
-
-impl<'a> GetBucketCors<'a> {
-    /// The request on `bucket`, signed for `credentials`.
-    #[must_use]
-    pub const fn new(bucket: &'a Bucket, credentials: &'a Credentials) -> Self {
-        Self { bucket, credentials }
-    }
-}
-
-impl Presign for GetBucketCors<'_> {
-    type Signed = Presigned;
-    type Error = PresignError;
-
-    fn bucket(&self) -> &Bucket {
-        self.bucket
-    }
-
-    fn credentials(&self) -> &Credentials {
-        self.credentials
-    }
-
-    fn sign_with(&self, key: KeyAt<'_>, expires: Expiry) -> Result<Presigned, PresignError> {
-        let subresource = [("cors", String::new())];
-        let request = Request {
-            method: Method::GET,
-            bucket: self.bucket,
-            credentials: self.credentials,
-            object_key: "",
-            subresource: &subresource,
-            extras: &Extras::default(),
-        };
-        request.presign(key.key, key.at, expires)
-    }
-}
+bucket_action!(
+    /// Presigned `GetBucketCors`: `GET ?cors` on the bucket; the rules the store keeps, as a
+    /// `<CORSConfiguration>` document (404 `NoSuchCORSConfiguration` when there are none).
+    ///
+    /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html
+    GetBucketCors, GET, "cors"
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,42 +6,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::target::{Resp, Target};
+use crate::listing::{delete, upload};
+use crate::target::Target;
 use crate::world::World;
 
 scenarios!(deletions_are_audited);
-
-async fn delete(t: &Target, path: &str, key: &str, body: Option<&Value>) -> Resp {
-    let auth = format!("Bearer {key}");
-    let body = body.map(Value::to_string);
-    t.call(
-        "DELETE",
-        path,
-        &[("authorization", &auth), ("content-type", "application/json")],
-        body.as_deref(),
-    )
-    .await
-}
-
-/// Presigns, PUTs and completes a small file; returns the completed `file`.
-async fn upload(t: &Target, key: &str, filename: &str) -> Value {
-    let body = filename.as_bytes();
-    let r = t
-        .post(
-            "/v1/uploads",
-            key,
-            &json!({"filename": filename, "contentType": "text/plain", "size": body.len()}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let (status, text) = crate::flows::put(&r.s("url"), &r.body["headers"], body).await;
-    assert_eq!(status, 200, "{text}");
-    let done = t
-        .post(&format!("/v1/uploads/{}/complete", r.s("uploadId")), key, &json!({}))
-        .await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    done.body["file"].clone()
-}
 
 /// Upstream's `GET /projects/:id/audit-logs?action=…`: (resource, details, user id) per row.
 async fn audit_rows(t: &Target, project_id: &str, action: &str) -> Vec<(String, Value, String)> {
@@ -60,9 +29,9 @@ async fn audit_rows(t: &Target, project_id: &str, action: &str) -> Vec<(String, 
 
 async fn deletions_are_audited(t: &Target) {
     let w = World::new(t).await;
-    let by_v1 = upload(t, &w.key, "v1.txt").await;
-    let by_sdk = upload(t, &w.key, "sdk.txt").await;
-    let kept = upload(t, &w.key, "kept.txt").await;
+    let by_v1 = upload(t, &w.key, "v1.txt", None).await;
+    let by_sdk = upload(t, &w.key, "sdk.txt", None).await;
+    let kept = upload(t, &w.key, "kept.txt", None).await;
     let deleter = w.key_with(t, &["files:read", "files:delete"]).await;
     let deleter_id: String =
         t.db.query_one(
