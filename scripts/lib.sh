@@ -176,6 +176,8 @@ _node_modules_fresh() {
     local stamp="$CARCOSA_ROOT/node_modules/.package-lock.json" bin="$CARCOSA_ROOT/node_modules/.bin"
     [[ -f "$stamp" && ! "$CARCOSA_ROOT/package-lock.json" -nt "$stamp" ]] || return 1
     [[ -x "$bin/esbuild" && -x "$bin/wasm-opt" && -x "$bin/wrangler" && -x "$bin/node" ]] || return 1
+    # The second S3 server of the `bucket cors` tests (tests/s3rver.cjs); a library, no bin.
+    [[ -f "$CARCOSA_ROOT/node_modules/@20minutes/s3rver/lib/s3rver.js" ]] || return 1
     [[ "$("$bin/node" --version 2>/dev/null)" == "v$NODE_MAJOR."* ]]
 }
 
@@ -183,10 +185,10 @@ ensure_node_tools() {
     _node_modules_fresh && return 0
     command -v npm >/dev/null || { fail "npm not found: install Node.js 20+ with npm (it bootstraps Node $NODE_MAJOR from package.json)"; return 1; }
     # Engine warnings are expected: npm runs on the system Node, wrangler later on node_modules' Node 22.
-    _install_step "node_modules (npm ci: wrangler, Node $NODE_MAJOR, esbuild, binaryen)" \
+    _install_step "node_modules (npm ci: wrangler, Node $NODE_MAJOR, esbuild, binaryen, s3rver)" \
         npm ci --prefix "$CARCOSA_ROOT" --no-audit --no-fund --loglevel=error || return 1
     _node_modules_fresh ||
-        fail "npm ci finished but node_modules/.bin lacks node v$NODE_MAJOR, esbuild, wasm-opt or wrangler (install scripts blocked? see allowScripts in package.json)"
+        fail "npm ci finished but node_modules lacks node v$NODE_MAJOR, esbuild, wasm-opt, wrangler or @20minutes/s3rver (install scripts blocked? see allowScripts in package.json)"
 }
 
 # Newest installed PostgreSQL server bin directory, e.g. /usr/lib/postgresql/15/bin.

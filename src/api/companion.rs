@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::{self, Caller};
+use super::query::Query;
 use super::uploads::{new_id, validate_content_type, validate_filename};
 use super::{json, multipart, signing, uploads, ApiError, Deferred, PendingUpload};
 use crate::runtime::Runtime;
@@ -74,16 +75,6 @@ fn token_caller<R: Runtime>(rt: &R, token: &str) -> Result<Caller, ApiError> {
         Err(TokenError::Expired) => Err(ApiError::ExpiredToken),
         Err(_) => Err(ApiError::InvalidCredentials),
     }
-}
-
-/// The query string's parameters, decoded.
-fn query(req: &Request<Bytes>) -> Vec<(String, String)> {
-    let raw = req.uri().query().unwrap_or_default();
-    form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
-}
-
-fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
-    query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 /// The largest object this scope may upload: the project's limit, capped by the deployment's
@@ -203,10 +194,10 @@ async fn params<R: Runtime>(
     caller: &Caller,
     deferred: &mut Vec<Deferred>,
 ) -> Result<Response<Bytes>, ApiError> {
-    let query = query(req);
-    let filename = param(&query, "filename").unwrap_or_default();
-    let content_type = content_type(param(&query, "type"))?;
-    let metadata = metadata_from_query(&query);
+    let query = Query::of(req);
+    let filename = query.exact("filename").unwrap_or_default();
+    let content_type = content_type(query.exact("type"))?;
+    let metadata = metadata_from_query(query.pairs());
     check_metadata(metadata.as_ref())?;
     let expiry = signing::expiry(rt, None)?;
     let (scope, now_ms) = scope_for(rt, caller, Operation::Upload, deferred).await?;
@@ -301,13 +292,13 @@ async fn own_upload<R: Runtime>(
     deferred: &mut Vec<Deferred>,
 ) -> Result<(Authorized, UploadTicket, i64), ApiError> {
     let ticket = UploadTicket::decode(upload_id, &rt.config().upload_ids).map_err(|_| ApiError::UploadNotFound)?;
-    let query = query(req);
+    let query = Query::of(req);
     let (scope, now_ms) = scope_for(rt, caller, op, deferred).await?;
     let same_place = ticket.project_id == scope.project_id
         && ticket.tenant_id == scope.tenant_id
         && ticket.bucket_id == scope.bucket.id
         && ticket.s3_upload_id.is_some()
-        && param(&query, "key") == Some(ticket.object_key.as_str());
+        && query.exact("key") == Some(ticket.object_key.as_str());
     if !same_place {
         return Err(ApiError::UploadNotFound);
     }
@@ -375,8 +366,8 @@ async fn batch<R: Runtime>(
     upload_id: &str,
     deferred: &mut Vec<Deferred>,
 ) -> Result<Response<Bytes>, ApiError> {
-    let query = query(req);
-    let numbers = param(&query, "partNumbers").unwrap_or_default();
+    let query = Query::of(req);
+    let numbers = query.exact("partNumbers").unwrap_or_default();
     let numbers: Vec<u16> = numbers
         .split(',')
         .filter(|n| !n.trim().is_empty())

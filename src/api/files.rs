@@ -11,7 +11,8 @@
 //! and write access to the bucket. A tenant-bound upload token sees only its tenant. Deleting
 //! removes the object first, with the service's own signed `DeleteObject`, and then its `"File"`
 //! rows (the uploads that made them become `deleted`), so a row never outlives a failed delete
-//! unnoticed: it stays, and the answer says why.
+//! unnoticed: it stays, and the answer says why. Each deleted key gets a `file.deleted`
+//! `"AuditLog"` row, written after the response like every audit row.
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -19,12 +20,15 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth;
+use super::query::Query;
 use super::{json, signing, ApiError, Deferred};
 use crate::ids;
 use crate::runtime::{OutboundRequest, Runtime};
 use crate::scope::{Authorized, Operation};
 use crate::sigv4::DeleteObject;
-use crate::store::listing::{self, After, FileFilter, ListedFile, UploadListing};
+use crate::store::activity::AuditEntry;
+use crate::store::listing::{self, After, DeletedPath, FileFilter, ListedFile, UploadListing};
+use crate::store::FileRow;
 use crate::timestamp::rfc3339;
 
 /// Rows per page when the caller does not say.
@@ -37,44 +41,6 @@ const SDK_UPLOADS: i64 = 100;
 const MAX_DELETE_PATHS: usize = 100;
 /// Lifetime of the URL the service signs for its own `DeleteObject`.
 const DELETE_EXPIRY_SECS: u32 = 60;
-
-/// The query string's parameters, decoded.
-struct Query(Vec<(String, String)>);
-
-impl Query {
-    fn of(req: &Request<Bytes>) -> Self {
-        let raw = req.uri().query().unwrap_or_default();
-        Self(form_urlencoded::parse(raw.as_bytes()).into_owned().collect())
-    }
-
-    /// The first non-empty value of any of `names`.
-    fn get(&self, names: &[&str]) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, v)| names.contains(&n.as_str()) && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
-    }
-
-    /// A whole number from `min` to `max` named `name`, or `default`.
-    fn number(&self, name: &'static str, default: i64, min: i64, max: i64) -> Result<i64, ApiError> {
-        let Some(raw) = self.get(&[name]) else {
-            return Ok(default);
-        };
-        raw.parse::<i64>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_field",
-                    format!("{name} must be a whole number from {min} to {max}"),
-                )
-            })
-    }
-
-    fn tenant(&self) -> Option<&str> {
-        self.get(&["tenant", "tenantId"])
-    }
-}
 
 /// A page's continuation: the last row's time and id, opaque to clients.
 fn encode_cursor(at_ms: i64, id: &str) -> String {
@@ -133,7 +99,7 @@ pub async fn list<R: Runtime>(
     // One more than asked for says whether another page follows.
     let mut files = listing::files_after(rt.db().await?, &filter, after.as_ref(), limit + 1).await?;
     let next = next_cursor(&mut files, limit, |f| encode_cursor(f.file.uploaded_at_ms, &f.file.id));
-    let files: Vec<Value> = files.iter().map(v1_file).collect();
+    let files: Vec<Value> = files.iter().map(v1_listed_file).collect();
     Ok(json::ok(StatusCode::OK, &json!({ "files": files, "nextCursor": next })))
 }
 
@@ -174,8 +140,8 @@ fn next_cursor<T>(rows: &mut Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) 
     rows.last().map(cursor)
 }
 
-fn v1_file(f: &ListedFile) -> Value {
-    let file = &f.file;
+/// A file as the `/v1` routes show it: a completion's `file`; a listing's rows add `version`.
+pub(super) fn v1_file(file: &FileRow) -> Value {
     json!({
         "id": file.id,
         "key": file.path,
@@ -183,10 +149,15 @@ fn v1_file(f: &ListedFile) -> Value {
         "size": file.size,
         "contentType": file.mime_type,
         "tenantId": file.tenant_id,
-        "version": f.version,
         "uploadedAt": rfc3339(file.uploaded_at_ms),
         "metadata": file.metadata,
     })
+}
+
+fn v1_listed_file(f: &ListedFile) -> Value {
+    let mut file = v1_file(&f.file);
+    file["version"] = json!(f.version);
+    file
 }
 
 fn v1_upload(u: &UploadListing) -> Value {
@@ -216,7 +187,7 @@ pub async fn delete<R: Runtime>(
         .ok_or_else(|| ApiError::bad_request("invalid_key", "name the file to delete: ?key=…"))?
         .to_owned();
     let (scope, now_ms) = scope_for(rt, req, Operation::Delete, q.tenant(), None, deferred).await?;
-    let outcome = delete_keys(rt, &scope, now_ms, std::slice::from_ref(&key)).await?;
+    let outcome = delete_keys(rt, &scope, now_ms, std::slice::from_ref(&key), deferred).await?;
     if let Some((_, e)) = outcome.failed.into_iter().next() {
         return Err(e);
     }
@@ -231,12 +202,14 @@ struct Deleted {
     failed: Vec<(String, ApiError)>,
 }
 
-/// Deletes `keys` (each must be a file of the scope) from storage and then their rows.
+/// Deletes `keys` (each must be a file of the scope) from storage and then their rows; an
+/// `"AuditLog"` row for each key whose rows went is written after the response.
 async fn delete_keys<R: Runtime>(
     rt: &R,
     scope: &Authorized,
     now_ms: i64,
     keys: &[String],
+    deferred: &mut Vec<Deferred>,
 ) -> Result<Deleted, ApiError> {
     for key in keys {
         scope.prefix.check_key(key)?;
@@ -277,11 +250,22 @@ async fn delete_keys<R: Runtime>(
             Err(e) => failed.push((key.clone(), e.into())),
         }
     }
-    let done = if gone.is_empty() {
+    let deleted = if gone.is_empty() {
         Vec::new()
     } else {
         listing::delete_files(db, &scope.project_id, tenant_id, &gone).await?
     };
+    let mut done = Vec::with_capacity(deleted.len());
+    for DeletedPath { path, file_ids } in deleted {
+        deferred.push(Deferred::Audit(Box::new(AuditEntry {
+            project_id: scope.project_id.clone(),
+            action: "file.deleted",
+            resource: path.clone(),
+            details: json!({ "fileIds": file_ids, "apiKeyId": scope.key_id, "tenantId": scope.tenant_id }),
+            at_ms: now_ms,
+        })));
+        done.push(path);
+    }
     Ok(Deleted { done, failed })
 }
 
@@ -391,7 +375,7 @@ pub async fn sdk_delete<R: Runtime>(
         deferred,
     )
     .await?;
-    let outcome = delete_keys(rt, &scope, now_ms, &body.paths).await?;
+    let outcome = delete_keys(rt, &scope, now_ms, &body.paths, deferred).await?;
     if outcome.done.is_empty() {
         if let Some((_, e)) = outcome.failed.into_iter().next() {
             return Err(e);
@@ -443,28 +427,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn limits_are_bounded() {
-        assert_eq!(query("").number("limit", 50, 1, 100).unwrap(), 50);
-        assert_eq!(query("limit=100").number("limit", 50, 1, 100).unwrap(), 100);
-        for bad in ["0", "101", "-1", "ten", "1.5"] {
-            assert_eq!(
-                query(&format!("limit={bad}"))
-                    .number("limit", 50, 1, 100)
-                    .unwrap_err()
-                    .code(),
-                "invalid_field"
-            );
-        }
-    }
-
-    #[test]
-    fn query_values_are_decoded() {
-        let q = query("tenantId=a%20b&prefix=x%2Fy&tenant=");
-        assert_eq!(q.tenant(), Some("a b"));
-        assert_eq!(q.get(&["prefix"]), Some("x/y"));
     }
 
     #[test]

@@ -42,6 +42,7 @@ mod error;
 pub mod files;
 mod json;
 mod multipart;
+mod query;
 mod signing;
 pub mod tokens;
 pub mod uploads;

@@ -225,16 +225,7 @@ pub async fn complete<R: Runtime>(
         &json!({
             "uploadId": upload_id,
             "status": "completed",
-            "file": {
-                "id": file.id,
-                "key": file.path,
-                "filename": file.filename,
-                "size": file.size,
-                "contentType": file.mime_type,
-                "tenantId": file.tenant_id,
-                "uploadedAt": crate::timestamp::rfc3339(file.uploaded_at_ms),
-                "metadata": file.metadata,
-            }
+            "file": super::files::v1_file(&file),
         }),
     ))
 }

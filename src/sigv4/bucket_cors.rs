@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use http::Method;
 
 use super::canonical::{Extras, Request};
+use super::object::bucket_action;
 use super::{Bucket, Credentials, Expiry, KeyAt, Presign, PresignError, Presigned};
 
 /// One `<CORSRule>`.
@@ -126,6 +127,14 @@ impl Presign for PutBucketCors<'_> {
     }
 }
 
+bucket_action!(
+    /// Presigned `GetBucketCors`: `GET ?cors` on the bucket; the rules the store keeps, as a
+    /// `<CORSConfiguration>` document (404 `NoSuchCORSConfiguration` when there are none).
+    ///
+    /// [spec]: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketCors.html
+    GetBucketCors, GET, "cors"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +155,27 @@ mod tests {
     }
 
     #[test]
+    fn signs_get_cors_on_the_bucket() {
+        let bucket = Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap();
+        let creds = Credentials::new("AKIDEXAMPLE", "secret");
+        let at = SigningTime::from_unix(1_700_000_000).unwrap();
+        let expiry = Expiry::from_secs(300).unwrap();
+        let get = GetBucketCors::new(&bucket, &creds)
+            .presign_uncached(at, expiry)
+            .unwrap();
+        assert_eq!(get.method, Method::GET);
+        assert!(get.url.starts_with("http://127.0.0.1:9000/uploads?"), "{}", get.url);
+        assert!(get.url.contains("&cors=&"), "{}", get.url);
+        assert!(get.url.contains("X-Amz-SignedHeaders=host&"), "{}", get.url);
+        assert!(get.headers.is_empty());
+        let put = PutBucketCors::new(&bucket, &creds, "1B2M2Y8AsgTpgAmY7PhCfg==")
+            .presign_uncached(at, expiry)
+            .unwrap();
+        let signature = |url: &str| url.rsplit_once("X-Amz-Signature=").unwrap().1.to_owned();
+        assert_ne!(signature(&get.url), signature(&put.url));
+    }
+
+    #[test]
     fn signs_put_cors_with_the_body_checksum() {
         let bucket = Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap();
         let creds = Credentials::new("AKIDEXAMPLE", "secret");
@@ -156,9 +186,7 @@ mod tests {
             .unwrap();
         assert_eq!(signed.method, Method::PUT);
         assert!(
-            signed
-                .url
-                .starts_with("http://127.0.0.1:9000/uploads/?X-Amz-Algorithm="),
+            signed.url.starts_with("http://127.0.0.1:9000/uploads?X-Amz-Algorithm="),
             "{}",
             signed.url
         );

@@ -88,7 +88,12 @@ impl Request<'_> {
         url.push_str(&bucket.host);
         let path_start = url.len();
         url.push_str(&bucket.path_prefix);
-        url.push('/');
+        // A request on a path-style bucket itself goes to `/bucket`, as the AWS SDKs send it:
+        // some S3 implementations (s3rver) canonicalise that path without the trailing slash
+        // whatever was sent, and every one accepts it without.
+        if !self.object_key.is_empty() || bucket.path_prefix.is_empty() {
+            url.push('/');
+        }
         encode_into(&mut url, self.object_key, true);
         let path = path_start..url.len();
         url.push('?');

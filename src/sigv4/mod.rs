@@ -46,7 +46,7 @@ use std::ops::RangeInclusive;
 use http::Method;
 
 pub use bucket::{Bucket, UrlStyle};
-pub use bucket_cors::{cors_configuration_xml, CorsRule, PutBucketCors};
+pub use bucket_cors::{cors_configuration_xml, CorsRule, GetBucketCors, PutBucketCors};
 pub use credentials::{Credentials, Expiry, SigningTime};
 pub(crate) use key::hmac_sha256;
 pub use key::{SigningKey, SigningKeyCache};

@@ -156,9 +156,10 @@ impl Subresource for HeadObject<'_> {}
 impl Subresource for DeleteObject<'_> {}
 impl Subresource for PutObject<'_> {}
 
-/// Defines a presigned action on a whole bucket (the bucket URL, no object key).
+/// Defines a presigned action on a whole bucket (the bucket URL, no object key), optionally on
+/// one of its subresources (`?cors`).
 macro_rules! bucket_action {
-    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+    ($(#[$doc:meta])* $name:ident, $method:ident $(, $subresource:literal)?) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name<'a> {
@@ -187,12 +188,13 @@ macro_rules! bucket_action {
             }
 
             fn sign_with(&self, key: KeyAt<'_>, expires: Expiry) -> Result<Presigned, PresignError> {
+                let subresource: &[(&str, String)] = &[$(($subresource, String::new()))?];
                 let request = Request {
                     method: Method::$method,
                     bucket: self.bucket,
                     credentials: self.credentials,
                     object_key: "",
-                    subresource: &[],
+                    subresource,
                     extras: &Extras::default(),
                 };
                 request.presign(key.key, key.at, expires)
@@ -200,6 +202,7 @@ macro_rules! bucket_action {
         }
     };
 }
+pub(super) use bucket_action;
 
 bucket_action!(
     /// Presigned `CreateBucket`: `PUT` on the bucket URL.

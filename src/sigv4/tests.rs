@@ -405,7 +405,7 @@ fn create_head_and_delete_sign_their_method_and_path() {
     assert_eq!((&create.method, &head.method), (&Method::PUT, &Method::HEAD));
     assert_eq!(delete.method, Method::DELETE);
     let path = |p: &Presigned| p.url.split_once('?').unwrap().0.to_owned();
-    assert_eq!(path(&create), "http://127.0.0.1:9000/uploads/");
+    assert_eq!(path(&create), "http://127.0.0.1:9000/uploads");
     assert_eq!(path(&head), "http://127.0.0.1:9000/uploads/k");
     assert_eq!(path(&delete), "http://127.0.0.1:9000/uploads/k");
     assert_ne!(delete.url, head.url, "the method is part of the signature");
@@ -419,8 +419,15 @@ fn head_bucket_signs_head_on_the_bucket_url() {
         .presign_uncached(at(0), day())
         .unwrap();
     assert_eq!(head.method, Method::HEAD);
-    assert_eq!(head.url.split_once('?').unwrap().0, "http://127.0.0.1:9000/uploads/");
+    // Path style: `/bucket`, as the AWS SDKs send it; virtual-host style: `/`.
+    assert_eq!(head.url.split_once('?').unwrap().0, "http://127.0.0.1:9000/uploads");
     assert_ne!(head.url, create.url, "the method is part of the signature");
+    let vhost = Bucket::new("https://s3.amazonaws.com", VirtualHost, "examplebucket", "us-east-1").unwrap();
+    let head = HeadBucket::new(&vhost, &creds).presign_uncached(at(0), day()).unwrap();
+    assert_eq!(
+        head.url.split_once('?').unwrap().0,
+        "https://examplebucket.s3.amazonaws.com/"
+    );
 }
 
 #[test]

@@ -232,9 +232,18 @@ pub async fn existing_paths(
     rows.iter().map(|row| get(row, 0)).collect()
 }
 
+/// A path whose `"File"` rows [`delete_files`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedPath {
+    /// `"File"."path"`, the object key.
+    pub path: String,
+    /// The ids of its rows (one per version), ascending.
+    pub file_ids: Vec<String>,
+}
+
 /// Deletes the `"File"` rows of `paths` in the project (and tenant, when given), after their
 /// objects were deleted, and marks the uploads that made them `deleted`; returns the paths whose
-/// rows went.
+/// rows went, with their ids.
 ///
 /// # Errors
 /// [`StoreError`] when the statement fails; then nothing is deleted.
@@ -243,7 +252,7 @@ pub async fn delete_files(
     project_id: &str,
     tenant_id: Option<&str>,
     paths: &[String],
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<DeletedPath>, StoreError> {
     const SQL: &str = r#"WITH f AS (
             DELETE FROM "File" f
             WHERE f."projectId" = $1 AND ($2::text IS NULL OR f."tenantId" = $2) AND f.path = ANY($3)
@@ -253,12 +262,19 @@ pub async fn delete_files(
             WHERE u."projectId" = $1 AND u."fileId" IN (SELECT id FROM f)
             RETURNING u.id
         )
-        SELECT DISTINCT path FROM f"#;
+        SELECT path, array_agg(id ORDER BY id) FROM f GROUP BY path ORDER BY path"#;
     let params: [Param<'_>; 3] = [
         (&project_id, Type::TEXT),
         (&tenant_id, Type::TEXT),
         (&paths, Type::TEXT_ARRAY),
     ];
     let rows = client.query_typed(SQL, &params).await?;
-    rows.iter().map(|row| get(row, 0)).collect()
+    rows.iter()
+        .map(|row| {
+            Ok(DeletedPath {
+                path: get(row, 0)?,
+                file_ids: get(row, 1)?,
+            })
+        })
+        .collect()
 }

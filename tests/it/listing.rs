@@ -21,7 +21,7 @@ async fn get(t: &Target, path: &str, key: &str) -> Resp {
         .await
 }
 
-async fn delete(t: &Target, path: &str, key: &str, body: Option<&Value>) -> Resp {
+pub(crate) async fn delete(t: &Target, path: &str, key: &str, body: Option<&Value>) -> Resp {
     let auth = format!("Bearer {key}");
     let body = body.map(Value::to_string);
     t.call(
@@ -34,7 +34,7 @@ async fn delete(t: &Target, path: &str, key: &str, body: Option<&Value>) -> Resp
 }
 
 /// Presigns, uploads and completes a small text file; returns the completed `file`.
-async fn upload(t: &Target, key: &str, filename: &str, tenant: Option<&str>) -> Value {
+pub(crate) async fn upload(t: &Target, key: &str, filename: &str, tenant: Option<&str>) -> Value {
     let body = filename.as_bytes();
     let r = t
         .post(

@@ -18,6 +18,7 @@ macro_rules! scenarios {
     };
 }
 
+mod audit_deletions;
 mod bad_input;
 mod bucket_cors;
 mod cli;
