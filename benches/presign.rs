@@ -89,6 +89,7 @@ mod native {
             },
             share_level: None,
             tenant: None,
+            uploads_per_minute: None,
         }
     }
 

@@ -178,6 +178,8 @@ pub struct IsolateState {
     pub pending: RefCell<Vec<Deferred>>,
     /// Whether a request is writing `pending` now (it takes what others add meanwhile).
     pub flushing: Cell<bool>,
+    /// Rate limiters found missing or failing, so that each is logged once per isolate.
+    pub limiters_reported: RefCell<std::collections::HashSet<&'static str>>,
 }
 
 impl IsolateState {
@@ -192,6 +194,7 @@ impl IsolateState {
             key_touches: RefCell::default(),
             pending: RefCell::default(),
             flushing: Cell::new(false),
+            limiters_reported: RefCell::default(),
         }
     }
 }
@@ -259,6 +262,18 @@ impl OutboundResponse {
 #[error("the storage endpoint could not be reached: {0}")]
 pub struct FetchError(pub String);
 
+/// What a platform rate limiter answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitOutcome {
+    /// Counted, within the limit.
+    Allowed,
+    /// Over the limit for this period.
+    Exceeded,
+    /// The limiter is not configured or failed (why, without the key); the request is not
+    /// limited.
+    Unavailable(String),
+}
+
 /// How bad a log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -320,6 +335,12 @@ pub trait Runtime {
     /// Writes a log line (see [`log_line`]) tagged with [`Runtime::request_id`]. Callers never
     /// pass secrets, keys, key hashes, SQL or row values.
     fn log(&self, level: Level, message: &str);
+
+    /// Counts one request for `key` on the rate limiter `binding` (one of
+    /// [`crate::rate_limit::TIERS`] or [`crate::rate_limit::FAILED_AUTH`]) and says whether it is
+    /// within the limit. The Worker asks the Rate Limiting binding of that name, whose counters
+    /// live in the Cloudflare location (no round trip to the database or across the network).
+    async fn rate_limit(&self, binding: &'static str, key: &str) -> LimitOutcome;
 
     /// Waits `ms` milliseconds without using CPU (a timer, not a busy loop).
     async fn sleep(&self, ms: u32);

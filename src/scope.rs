@@ -68,6 +68,8 @@ pub struct ScopeRow {
     pub share_level: Option<ShareLevel>,
     /// The tenant the request named, when it exists in this project.
     pub tenant: Option<TenantRow>,
+    /// `"RateLimitConfig"."uploadsPerMinute"`, when the project has a row.
+    pub uploads_per_minute: Option<i32>,
 }
 
 /// A project's team and organisation.
@@ -253,6 +255,8 @@ pub struct Authorized {
     pub access: Access,
     /// When the key expires (Unix milliseconds), if it does: nothing signed for it may outlive it.
     pub key_expires_at_ms: Option<i64>,
+    /// The project's `uploadsPerMinute`, which picks its rate-limit tier.
+    pub uploads_per_minute: Option<i32>,
 }
 
 /// The access a project's team has to the bucket in `row`.
@@ -314,6 +318,7 @@ pub fn authorize(row: &ScopeRow, op: Operation, tenant: Option<&str>, now_ms: i6
         tenant_id: tenant_row.map(|t| t.id.clone()),
         access,
         key_expires_at_ms: row.key_expires_at_ms,
+        uploads_per_minute: row.uploads_per_minute,
     })
 }
 
@@ -349,6 +354,7 @@ pub(crate) mod tests {
             },
             share_level: None,
             tenant: None,
+            uploads_per_minute: None,
         }
     }
 

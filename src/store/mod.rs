@@ -82,20 +82,23 @@ macro_rules! scope_columns {
            b.id, b.provider, b."bucketName", b.region, b.endpoint,
            b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId",
            a."accessLevel", tn.id, tn.slug,
-           (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8"#
+           (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8,
+           rl."uploadsPerMinute""#
     };
 }
 
-/// Joins from the key's project to its team and organisation, and from `b` to the team's share.
+/// Joins from the key's project to its team and organisation, from `b` to the team's share, and
+/// to the project's rate limit (`"RateLimitConfig"."projectId"` is unique: at most one row).
 macro_rules! scope_joins {
     () => {
         r#"LEFT JOIN "Team" t ON t.id = p."teamId"
            LEFT JOIN "Organization" o ON o.id = t."organizationId"
-           LEFT JOIN "BucketTeamAccess" a ON a."bucketId" = b.id AND a."teamId" = p."teamId""#
+           LEFT JOIN "BucketTeamAccess" a ON a."bucketId" = b.id AND a."teamId" = p."teamId"
+           LEFT JOIN "RateLimitConfig" rl ON rl."projectId" = p.id"#
     };
 }
 
-const SCOPE_COLUMNS: usize = 21;
+const SCOPE_COLUMNS: usize = 22;
 
 /// The columns [`bucket_row`] reads, in order, for a `"Bucket"` aliased `b` (the scope statements
 /// list the same ones inside `scope_columns!`).
@@ -143,6 +146,7 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
             .as_deref()
             .and_then(ShareLevel::from_stored),
         tenant,
+        uploads_per_minute: get(row, 21)?,
     })
 }
 
