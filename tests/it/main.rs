@@ -37,6 +37,7 @@ mod openapi;
 mod outage;
 mod pg;
 mod post_policy;
+mod rate_limits;
 mod s3;
 mod target;
 mod usage;
