@@ -91,7 +91,9 @@ async fn hit<R: Runtime>(rt: &R, tier: Tier, key: &str) -> bool {
     }
 }
 
+// Native only: the tests run on tokio, which the wasm build does not have.
 #[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use std::cell::RefCell;
 
