@@ -155,6 +155,9 @@ fn config(env: &Env) -> Result<Config, String> {
     if let Ok(max) = env.var("MAX_OBJECT_KEY_BYTES") {
         config.max_object_key_bytes = Config::parse_max_object_key_bytes(&max.to_string())?;
     }
+    if let Ok(on) = env.var("RATE_LIMITS") {
+        config.rate_limits = Config::parse_rate_limits(&on.to_string())?;
+    }
     if let Ok(max) = env.var("MAX_UPLOAD_BYTES") {
         config.max_upload_bytes = Config::parse_max_upload_bytes(&max.to_string())?;
     }

@@ -43,6 +43,10 @@ pub struct Config {
     /// The largest file a browser form upload (`GET …/s3/params`) may send, which S3 enforces
     /// through the POST policy (`MAX_UPLOAD_BYTES`; default and ceiling: S3's 5 GiB).
     pub max_upload_bytes: u64,
+    /// Whether requests are counted on the rate limiters at all (`RATE_LIMITS`, `on` or `off`;
+    /// default on). Off for benchmarks of one key; a deployment without the bindings is not
+    /// limited either way.
+    pub rate_limits: bool,
 }
 
 impl Config {
@@ -74,6 +78,19 @@ impl Config {
             write_batch_delay_ms: Self::DEFAULT_WRITE_BATCH_DELAY_MS,
             max_object_key_bytes: MAX_OBJECT_KEY_BYTES,
             max_upload_bytes: MAX_PUT_BYTES,
+            rate_limits: true,
+        }
+    }
+
+    /// Parses `RATE_LIMITS`: `on` or `off`.
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse_rate_limits(value: &str) -> Result<bool, String> {
+        match value.trim() {
+            "on" => Ok(true),
+            "off" => Ok(false),
+            _ => Err("RATE_LIMITS must be on or off".to_owned()),
         }
     }
 

@@ -19,6 +19,9 @@ use crate::scope::Authorized;
 /// # Errors
 /// [`ApiError::RateLimited`] once the key is over its tier's limit this minute.
 pub(super) async fn charge_key<R: Runtime>(rt: &R, scope: &Authorized) -> Result<(), ApiError> {
+    if !rt.config().rate_limits {
+        return Ok(());
+    }
     let tier = rate_limit::tier_for(scope.uploads_per_minute);
     if hit(rt, tier, &scope.key_id).await {
         Ok(())
@@ -36,7 +39,7 @@ pub(super) async fn charge_key<R: Runtime>(rt: &R, scope: &Authorized) -> Result
 /// (`cf-connecting-ip`, which Cloudflare sets), and once that is over its limit the answer is a
 /// 429 instead of a 401. Requests without an address (not through Cloudflare) are not counted.
 pub(super) async fn after_failure<R: Runtime>(rt: &R, req: &Request<Bytes>, e: ApiError) -> ApiError {
-    if !matches!(e, ApiError::InvalidCredentials) {
+    if !rt.config().rate_limits || !matches!(e, ApiError::InvalidCredentials) {
         return e;
     }
     let Some(client) = req
@@ -194,6 +197,19 @@ mod tests {
             }
         ));
         assert_eq!((e.status(), e.code()), (429, "rate_limited"));
+    }
+
+    #[tokio::test]
+    async fn switched_off_nothing_is_counted() {
+        let mut rt = Platform::new(LimitOutcome::Exceeded);
+        rt.config.rate_limits = false;
+        charge_key(&rt, &authorized(Some(10))).await.unwrap();
+        let e = after_failure(&rt, &request(Some("192.0.2.7")), ApiError::InvalidCredentials).await;
+        assert!(matches!(e, ApiError::InvalidCredentials));
+        assert!(rt.asked.borrow().is_empty());
+        assert_eq!(Config::parse_rate_limits(" off "), Ok(false));
+        assert_eq!(Config::parse_rate_limits("on"), Ok(true));
+        assert!(Config::parse_rate_limits("no").is_err());
     }
 
     #[tokio::test]
