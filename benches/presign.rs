@@ -90,6 +90,7 @@ mod native {
             share_level: None,
             tenant: None,
             max_upload_bytes: None,
+            uploads_per_minute: None,
         }
     }
 

@@ -696,13 +696,16 @@ wrangler_start() {
     # A running instance is reused only if it got the same database and secrets.
     local settings
     settings="$(printf '%s\n' "$hyperdrive" "$CREDENTIALS_ENCRYPTION_KEY" "$UPLOAD_TOKEN_SECRET" \
-        "${SCOPE_CACHE_TTL_SECS:-}" "${MAX_OBJECT_KEY_BYTES:-}" "${MAX_UPLOAD_BYTES:-}" | sha256sum | cut -c1-64)"
+        "${SCOPE_CACHE_TTL_SECS:-}" "${MAX_OBJECT_KEY_BYTES:-}" "${MAX_UPLOAD_BYTES:-}" "${RATE_LIMITS:-}" |
+        sha256sum | cut -c1-64)"
     # SCOPE_CACHE_TTL_SECS in the environment overrides wrangler.toml's value (tests use a short one);
     # MAX_OBJECT_KEY_BYTES fits keys to the local S3 server, which stores each key as one file name.
     local vars=()
     [[ -z "${SCOPE_CACHE_TTL_SECS:-}" ]] || vars+=(--var "SCOPE_CACHE_TTL_SECS:$SCOPE_CACHE_TTL_SECS")
     [[ -z "${MAX_OBJECT_KEY_BYTES:-}" ]] || vars+=(--var "MAX_OBJECT_KEY_BYTES:$MAX_OBJECT_KEY_BYTES")
     [[ -z "${MAX_UPLOAD_BYTES:-}" ]] || vars+=(--var "MAX_UPLOAD_BYTES:$MAX_UPLOAD_BYTES")
+    # RATE_LIMITS=off: scripts/bench, whose warm runs repeat one key far past any per-key limit.
+    [[ -z "${RATE_LIMITS:-}" ]] || vars+=(--var "RATE_LIMITS:$RATE_LIMITS")
     if pid="$(_wrangler_pid "$port")" && _worker_ready "$port" &&
         [[ "$(cat "$CARCOSA_DEV/wrangler/$port.settings" 2>/dev/null)" == "$settings" ]]; then
         return 0

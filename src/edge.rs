@@ -21,7 +21,8 @@ use worker::{
 use crate::api::{self, ApiError, MAX_BODY_BYTES};
 use crate::pg_handshake::{self, Handshake, HandshakeError, Replay};
 use crate::runtime::{
-    log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
+    log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, LimitOutcome, OutboundRequest, OutboundResponse,
+    Runtime,
 };
 use crate::store::StoreError;
 use crate::upload_token::TokenSecret;
@@ -189,6 +190,9 @@ fn config(env: &Env) -> Result<Config, String> {
     }
     if let Ok(max) = env.var("MAX_OBJECT_KEY_BYTES") {
         config.max_object_key_bytes = Config::parse_max_object_key_bytes(&max.to_string())?;
+    }
+    if let Ok(on) = env.var("RATE_LIMITS") {
+        config.rate_limits = Config::parse_rate_limits(&on.to_string())?;
     }
     if let Ok(max) = env.var("MAX_UPLOAD_BYTES") {
         config.max_upload_bytes = Config::parse_max_upload_bytes(&max.to_string())?;
@@ -452,6 +456,19 @@ impl Runtime for WorkerRuntime {
         // S3's answers here are small XML documents (or nothing, for HEAD).
         let body = response.bytes().await.map_err(err)?.into();
         Ok(OutboundResponse { status, headers, body })
+    }
+
+    async fn rate_limit(&self, binding: &'static str, key: &str) -> LimitOutcome {
+        // Looked up per request: a binding is a property of this request's `env`.
+        let limiter = match self.env.rate_limiter(binding) {
+            Ok(limiter) => limiter,
+            Err(_) => return LimitOutcome::Unavailable("no such binding".into()),
+        };
+        match limiter.limit(key.to_owned()).await {
+            Ok(outcome) if outcome.success => LimitOutcome::Allowed,
+            Ok(_) => LimitOutcome::Exceeded,
+            Err(e) => LimitOutcome::Unavailable(e.to_string()),
+        }
     }
 
     async fn sleep(&self, ms: u32) {

@@ -32,6 +32,7 @@ pub mod object_key;
 pub mod permission;
 pub mod pg_handshake;
 pub mod provider;
+pub mod rate_limit;
 pub mod runtime;
 pub mod s3_xml;
 pub mod scope;

@@ -43,6 +43,10 @@ pub struct Config {
     /// The largest file a browser form upload (`GET …/s3/params`) may send, which S3 enforces
     /// through the POST policy (`MAX_UPLOAD_BYTES`; default and ceiling: S3's 5 GiB).
     pub max_upload_bytes: u64,
+    /// Whether requests are counted on the rate limiters at all (`RATE_LIMITS`, `on` or `off`;
+    /// default on). Off for benchmarks of one key; a deployment without the bindings is not
+    /// limited either way.
+    pub rate_limits: bool,
 }
 
 impl Config {
@@ -74,6 +78,19 @@ impl Config {
             write_batch_delay_ms: Self::DEFAULT_WRITE_BATCH_DELAY_MS,
             max_object_key_bytes: MAX_OBJECT_KEY_BYTES,
             max_upload_bytes: MAX_PUT_BYTES,
+            rate_limits: true,
+        }
+    }
+
+    /// Parses `RATE_LIMITS`: `on` or `off`.
+    ///
+    /// # Errors
+    /// A message saying what is accepted.
+    pub fn parse_rate_limits(value: &str) -> Result<bool, String> {
+        match value.trim() {
+            "on" => Ok(true),
+            "off" => Ok(false),
+            _ => Err("RATE_LIMITS must be on or off".to_owned()),
         }
     }
 
@@ -178,6 +195,8 @@ pub struct IsolateState {
     pub pending: RefCell<Vec<Deferred>>,
     /// Whether a request is writing `pending` now (it takes what others add meanwhile).
     pub flushing: Cell<bool>,
+    /// Rate limiters found missing or failing, so that each is logged once per isolate.
+    pub limiters_reported: RefCell<std::collections::HashSet<&'static str>>,
 }
 
 impl IsolateState {
@@ -192,6 +211,7 @@ impl IsolateState {
             key_touches: RefCell::default(),
             pending: RefCell::default(),
             flushing: Cell::new(false),
+            limiters_reported: RefCell::default(),
         }
     }
 }
@@ -259,6 +279,18 @@ impl OutboundResponse {
 #[error("the storage endpoint could not be reached: {0}")]
 pub struct FetchError(pub String);
 
+/// What a platform rate limiter answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitOutcome {
+    /// Counted, within the limit.
+    Allowed,
+    /// Over the limit for this period.
+    Exceeded,
+    /// The limiter is not configured or failed (why, without the key); the request is not
+    /// limited.
+    Unavailable(String),
+}
+
 /// How bad a log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -320,6 +352,12 @@ pub trait Runtime {
     /// Writes a log line (see [`log_line`]) tagged with [`Runtime::request_id`]. Callers never
     /// pass secrets, keys, key hashes, SQL or row values.
     fn log(&self, level: Level, message: &str);
+
+    /// Counts one request for `key` on the rate limiter `binding` (one of
+    /// [`crate::rate_limit::TIERS`] or [`crate::rate_limit::FAILED_AUTH`]) and says whether it is
+    /// within the limit. The Worker asks the Rate Limiting binding of that name, whose counters
+    /// live in the Cloudflare location (no round trip to the database or across the network).
+    async fn rate_limit(&self, binding: &'static str, key: &str) -> LimitOutcome;
 
     /// Waits `ms` milliseconds without using CPU (a timer, not a busy loop).
     async fn sleep(&self, ms: u32);

@@ -71,6 +71,8 @@ pub struct ScopeRow {
     /// `"Project"."edgeMaxUploadBytes"`: the project's largest upload in bytes; `None` leaves it
     /// to the deployment's `MAX_UPLOAD_BYTES`.
     pub max_upload_bytes: Option<u64>,
+    /// `"RateLimitConfig"."uploadsPerMinute"`, when the project has a row.
+    pub uploads_per_minute: Option<i32>,
 }
 
 /// A project's team and organisation.
@@ -258,6 +260,8 @@ pub struct Authorized {
     pub key_expires_at_ms: Option<i64>,
     /// The project's own upload size limit, if it has one (see [`Authorized::upload_limit`]).
     pub project_max_upload_bytes: Option<u64>,
+    /// The project's `uploadsPerMinute`, which picks its rate-limit tier.
+    pub uploads_per_minute: Option<i32>,
 }
 
 impl Authorized {
@@ -330,6 +334,7 @@ pub fn authorize(row: &ScopeRow, op: Operation, tenant: Option<&str>, now_ms: i6
         access,
         key_expires_at_ms: row.key_expires_at_ms,
         project_max_upload_bytes: row.max_upload_bytes,
+        uploads_per_minute: row.uploads_per_minute,
     })
 }
 
@@ -366,6 +371,7 @@ pub(crate) mod tests {
             share_level: None,
             tenant: None,
             max_upload_bytes: None,
+            uploads_per_minute: None,
         }
     }
 

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 use http::{header, Request};
 
+use super::error::Throttle;
 use super::json::Text;
 use super::{ApiError, Deferred};
 use crate::apikey::{ApiKey, KeyHash};
@@ -126,7 +127,10 @@ pub(super) async fn resolve<R: Runtime>(
                 Caller::Token(_) => None,
             };
             if let Some(wait) = client.and_then(|c| isolate.unknown_keys.borrow().exhausted(c, now_ms)) {
-                return Err(ApiError::RateLimited(wait));
+                return Err(ApiError::RateLimited {
+                    reason: Throttle::UnknownKeys,
+                    retry_after_secs: wait,
+                });
             }
             let row = store::resolve_scope(rt.db().await?, key, tenant).await?;
             if let Some(row) = row.as_ref().filter(|r| r.permissions.is_malformed()) {

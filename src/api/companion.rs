@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use super::auth::{self, Caller};
 use super::query::Query;
 use super::uploads::{new_id, validate_content_type, validate_filename};
-use super::{json, multipart, signing, uploads, ApiError, Deferred, PendingUpload};
+use super::{json, limits, multipart, signing, uploads, ApiError, Deferred, PendingUpload};
 use crate::runtime::Runtime;
 use crate::scope::{Authorized, Operation};
 use crate::sigv4::post_policy::{PolicyKey, PostPolicy};
@@ -201,6 +201,7 @@ async fn params<R: Runtime>(
     check_metadata(metadata.as_ref())?;
     let expiry = signing::expiry(rt, None)?;
     let (scope, now_ms) = scope_for(rt, caller, Operation::Upload, deferred).await?;
+    limits::charge_key(rt, &scope).await?;
     let (row_id, key) = new_object(rt, &scope, filename)?;
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut ticket = ticket_for(&scope, row_id, key, content_type, now_ms);
@@ -261,6 +262,7 @@ async fn create<R: Runtime>(
     if body.size.is_some_and(|s| s > limit) {
         return Err(ApiError::FileTooLarge(limit));
     }
+    limits::charge_key(rt, &scope).await?;
     let (row_id, key) = new_object(rt, &scope, &body.filename)?;
     let signable = signing::signable(rt, &scope.bucket)?;
     let mut create = CreateMultipartUpload::new(&signable.bucket, &signable.credentials, &key);
@@ -553,6 +555,11 @@ async fn presign<R: Runtime>(
         .prefix
         .check_key(&body.key)
         .map_err(crate::scope::ScopeError::Key)?;
+    // A new object (a PUT, or a multipart upload started) counts as one upload; the parts of an
+    // upload, and finishing or abandoning it, count nothing.
+    if upload_id.is_none() && matches!(method.as_str(), "PUT" | "POST") {
+        limits::charge_key(rt, &scope).await?;
+    }
     let signable = signing::signable(rt, &scope.bucket)?;
     let (bucket, creds) = (&signable.bucket, &signable.credentials);
     let presigned = match (method.as_str(), upload_id, body.part_number) {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::json::{self, Text};
-use super::{auth, signing, ApiError, Deferred};
+use super::{auth, limits, signing, ApiError, Deferred};
 use crate::disposition::{download_headers, Presentation};
 use crate::runtime::Runtime;
 use crate::scope::Operation;
@@ -65,6 +65,7 @@ pub async fn presign<R: Runtime>(
 
     let (scope, now_ms) = auth::authorize(rt, &caller, Operation::Download, tenant, deferred).await?;
     let key = scope.prefix.check_key(&body.key)?;
+    limits::charge_key(rt, &scope).await?;
     let expiry = signing::capped(expiry, now_ms, caller.expires_at_ms(), scope.key_expires_at_ms)?;
 
     let signable = signing::signable(rt, &scope.bucket)?;

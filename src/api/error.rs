@@ -67,9 +67,14 @@ pub enum ApiError {
         /// What is wrong, for a human.
         message: String,
     },
-    /// The client presented too many unknown API keys; retry after this many seconds.
-    #[error("too many requests with unknown API keys from this client; retry later")]
-    RateLimited(u32),
+    /// A rate limit was reached; retry after `retry_after_secs`.
+    #[error("{reason}")]
+    RateLimited {
+        /// Which limit.
+        reason: Throttle,
+        /// Seconds until the limit's window ends (approximately, on Cloudflare).
+        retry_after_secs: u32,
+    },
     /// The database is unreachable.
     #[error("the database is unavailable; retry shortly")]
     DatabaseUnavailable(#[source] StoreError),
@@ -88,6 +93,24 @@ pub enum ApiError {
     /// The request could not be read (a header or body the platform could not hand over).
     #[error("the request could not be read")]
     InvalidRequest(String),
+}
+
+/// Which rate limit a request ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Throttle {
+    /// This isolate stopped looking up new keys for a client that presented many unknown ones.
+    #[error("too many requests with unknown API keys from this client; retry later")]
+    UnknownKeys,
+    /// The client's address failed authentication too often.
+    #[error("too many failed authentications from this client; retry later")]
+    FailedAuth,
+    /// The key (or the key of the upload token) asked for more presigned requests than its
+    /// project's tier allows.
+    #[error("this API key may presign {per_minute} requests a minute; retry later")]
+    Key {
+        /// The tier's limit, sent as `X-RateLimit-Limit`.
+        per_minute: u32,
+    },
 }
 
 impl ApiError {
@@ -119,7 +142,7 @@ impl ApiError {
             Self::Conflict { .. } => 409,
             Self::BodyTooLarge(_) | Self::FileTooLarge(_) => 413,
             Self::UnsupportedMediaType => 415,
-            Self::RateLimited(_) => 429,
+            Self::RateLimited { .. } => 429,
             Self::Internal(_) | Self::Misconfigured(_) => 500,
             Self::StorageRejected(_) => 502,
             Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => 503,
@@ -150,7 +173,7 @@ impl ApiError {
             Self::BodyTooLarge(_) => "body_too_large",
             Self::FileTooLarge(_) => "file_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::RateLimited(_) => "rate_limited",
+            Self::RateLimited { .. } => "rate_limited",
             Self::UploadNotFound => "upload_not_found",
             Self::FileNotFound(_) => "file_not_found",
             Self::DatabaseUnavailable(_) => "database_unavailable",
@@ -180,7 +203,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             Self::DatabaseUnavailable(_) | Self::StorageUnavailable(_) => Some(RETRY_AFTER_SECS),
-            Self::RateLimited(secs) => Some(*secs),
+            Self::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         }
     }

@@ -41,6 +41,7 @@ pub mod downloads;
 mod error;
 pub mod files;
 mod json;
+mod limits;
 mod multipart;
 mod query;
 mod signing;
@@ -142,6 +143,7 @@ pub async fn handle<R: Runtime>(rt: &R, req: Request<Bytes>) -> Handled {
         match route(rt, &req, &mut deferred).await {
             Ok(response) => response,
             Err(e) => {
+                let e = limits::after_failure(rt, &req, e).await;
                 log_error(rt, &e);
                 error_body(&e)
             }
@@ -379,6 +381,11 @@ fn error_body(e: &ApiError) -> Response<Bytes> {
     let headers = response.headers_mut();
     if let Some(secs) = e.retry_after() {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let ApiError::RateLimited { reason, .. } = e {
+        if let Some(limit) = limits::advertised(*reason) {
+            headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+        }
     }
     if let ApiError::MethodNotAllowed(allow) = e {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));

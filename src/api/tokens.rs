@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::auth::{self, Caller};
 use super::json::{self, Text};
-use super::{signing, uploads, ApiError, Deferred};
+use super::{limits, signing, uploads, ApiError, Deferred};
 use crate::runtime::{Level, Runtime};
 use crate::scope::{self, Operation, ScopeRow};
 use crate::sigv4::Expiry;
@@ -74,6 +74,7 @@ pub async fn mint<R: Runtime>(
     if row.multi_tenant && tenant.is_none() {
         return Err(scope::ScopeError::TenantRequired.into());
     }
+    limits::charge_key(rt, &authorized).await?;
     auth::touch(rt, &authorized.key_id, now_ms, deferred);
     // A token never outlives its key (which is checked on every use anyway).
     let ttl = signing::capped(

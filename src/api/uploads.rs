@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::auth::{self, Caller};
 use super::json::{self, Metadata, Text};
-use super::{signing, ApiError, Deferred, PendingUpload};
+use super::{limits, signing, ApiError, Deferred, PendingUpload};
 use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
@@ -138,6 +138,7 @@ pub(super) async fn presign_upload<R: Runtime>(
     if body.size.is_some_and(|s| s > limit) {
         return Err(ApiError::FileTooLarge(limit));
     }
+    limits::charge_key(rt, &scope).await?;
 
     let expiry = signing::capped(expiry, now_ms, caller.expires_at_ms(), scope.key_expires_at_ms)?;
     let row_id = new_id(rt)?;

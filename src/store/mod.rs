@@ -83,20 +83,23 @@ macro_rules! scope_columns {
            b."encryptedAccessKey", b."encryptedSecretKey", b."ownerTeamId",
            a."accessLevel", tn.id, tn.slug,
            (EXTRACT(EPOCH FROM statement_timestamp()) * 1000)::int8,
-           p."edgeMaxUploadBytes""#
+           p."edgeMaxUploadBytes",
+           rl."uploadsPerMinute""#
     };
 }
 
-/// Joins from the key's project to its team and organisation, and from `b` to the team's share.
+/// Joins from the key's project to its team and organisation, from `b` to the team's share, and
+/// to the project's rate limit (`"RateLimitConfig"."projectId"` is unique: at most one row).
 macro_rules! scope_joins {
     () => {
         r#"LEFT JOIN "Team" t ON t.id = p."teamId"
            LEFT JOIN "Organization" o ON o.id = t."organizationId"
-           LEFT JOIN "BucketTeamAccess" a ON a."bucketId" = b.id AND a."teamId" = p."teamId""#
+           LEFT JOIN "BucketTeamAccess" a ON a."bucketId" = b.id AND a."teamId" = p."teamId"
+           LEFT JOIN "RateLimitConfig" rl ON rl."projectId" = p.id"#
     };
 }
 
-const SCOPE_COLUMNS: usize = 22;
+const SCOPE_COLUMNS: usize = 23;
 
 /// The columns [`bucket_row`] reads, in order, for a `"Bucket"` aliased `b` (the scope statements
 /// list the same ones inside `scope_columns!`).
@@ -146,6 +149,7 @@ fn scope_row(row: &Row) -> Result<ScopeRow, StoreError> {
         tenant,
         // A stored value below 1 (the column has no CHECK) allows nothing but empty files.
         max_upload_bytes: get::<Option<i64>>(row, 21)?.map(|v| u64::try_from(v).unwrap_or(0)),
+        uploads_per_minute: get(row, 22)?,
     })
 }
 

@@ -39,6 +39,7 @@ mod openapi;
 mod outage;
 mod pg;
 mod post_policy;
+mod rate_limits;
 mod s3;
 mod size_limits;
 mod target;

@@ -8,8 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use carcosa_edge::api;
+use carcosa_edge::rate_limit::{self, FixedWindow};
 use carcosa_edge::runtime::{
-    log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, OutboundRequest, OutboundResponse, Runtime,
+    log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, LimitOutcome, OutboundRequest, OutboundResponse,
+    Runtime,
 };
 use carcosa_edge::store::StoreError;
 use carcosa_edge::upload_token::TokenSecret;
@@ -117,8 +119,14 @@ impl Resp {
 enum Kind {
     // Boxed: a test database handle is much larger than a URL. The isolate state is shared by
     // the target's requests, as a Worker isolate shares it.
-    Native { db: Box<TestDb>, isolate: Rc<IsolateState> },
-    Worker { base_url: String },
+    Native {
+        db: Box<TestDb>,
+        isolate: Rc<IsolateState>,
+        limiter: Rc<RefCell<FixedWindow>>,
+    },
+    Worker {
+        base_url: String,
+    },
 }
 
 /// A target plus a connection to the database it serves from.
@@ -133,6 +141,9 @@ pub struct Target {
     http: reqwest::Client,
     /// In-process runs: every line the handlers logged, as the Worker writes them.
     pub logs: RefCell<Vec<String>>,
+    /// The client address (`cf-connecting-ip`) of requests that do not send their own: one per
+    /// target, so that each test is a client of its own to the per-address limits.
+    pub client_ip: String,
 }
 
 impl Target {
@@ -145,6 +156,7 @@ impl Target {
             Kind::Native {
                 db: Box::new(db),
                 isolate,
+                limiter: Rc::default(),
             },
             client,
         )
@@ -165,6 +177,14 @@ impl Target {
 
     fn new(kind: Kind, db: Client) -> Self {
         let vault = VaultKey::parse(&vault_key_text()).unwrap();
+        let mut random = [0u8; 6];
+        getrandom::getrandom(&mut random).unwrap();
+        let client_ip = format!(
+            "2001:db8:7e57:{:x}:{:x}::{:x}",
+            u16::from_be_bytes([random[0], random[1]]),
+            u16::from_be_bytes([random[2], random[3]]),
+            u16::from_be_bytes([random[4], random[5]])
+        );
         Self {
             kind,
             db,
@@ -172,6 +192,7 @@ impl Target {
             vault,
             http: reqwest::Client::new(),
             logs: RefCell::default(),
+            client_ip,
         }
     }
 
@@ -201,14 +222,19 @@ impl Target {
         headers: &[(&str, &[u8])],
         body: Option<&[u8]>,
     ) -> Option<Resp> {
+        let mut headers = headers.to_vec();
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("cf-connecting-ip")) {
+            headers.push(("cf-connecting-ip", self.client_ip.as_bytes()));
+        }
         match &self.kind {
-            Kind::Native { db, isolate } => {
+            Kind::Native { db, isolate, limiter } => {
                 let mut req = http::Request::builder().method(method).uri(path);
-                for (n, v) in headers {
+                for (n, v) in &headers {
                     req = req.header(*n, http::HeaderValue::from_bytes(v).ok()?);
                 }
                 let req = req.body(Bytes::from(body.unwrap_or_default().to_vec())).ok()?;
                 let mut rt = NativeRuntime::new(&db.url, native_config(), Rc::clone(isolate));
+                rt.limiter = Rc::clone(limiter);
                 // As the Worker does: cf-ray when present, else random.
                 let mut random = [0u8; 8];
                 getrandom::getrandom(&mut random).unwrap();
@@ -233,7 +259,7 @@ impl Target {
             Kind::Worker { base_url } => {
                 let method = reqwest::Method::from_bytes(method.as_bytes()).ok()?;
                 let mut req = self.http.request(method, format!("{base_url}{path}"));
-                for (n, v) in headers {
+                for (n, v) in &headers {
                     req = req.header(*n, reqwest::header::HeaderValue::from_bytes(v).ok()?);
                 }
                 if let Some(body) = body {
@@ -294,6 +320,9 @@ pub struct NativeRuntime {
     pub request_id: String,
     /// Every line logged (structured, as the Worker writes them), to check that nothing secret is.
     pub logs: RefCell<Vec<String>>,
+    /// Stands in for the platform's rate limiters (Cloudflare's, not PostgreSQL or S3): the
+    /// limits `wrangler.toml` declares, counted in fixed windows as `wrangler dev` counts them.
+    pub limiter: Rc<RefCell<FixedWindow>>,
 }
 
 impl NativeRuntime {
@@ -306,6 +335,7 @@ impl NativeRuntime {
             http: reqwest::Client::new(),
             request_id: String::new(),
             logs: RefCell::default(),
+            limiter: Rc::default(),
         }
     }
 }
@@ -349,6 +379,17 @@ impl Runtime for NativeRuntime {
             .collect();
         let body = resp.bytes().await.map_err(|e| FetchError(e.to_string()))?;
         Ok(OutboundResponse { status, headers, body })
+    }
+
+    async fn rate_limit(&self, binding: &'static str, key: &str) -> LimitOutcome {
+        let Some(limit) = rate_limit::limit_of(binding) else {
+            return LimitOutcome::Unavailable("no such binding".into());
+        };
+        if self.limiter.borrow_mut().hit(binding, key, limit, self.now_ms()) {
+            LimitOutcome::Allowed
+        } else {
+            LimitOutcome::Exceeded
+        }
     }
 
     async fn sleep(&self, ms: u32) {
