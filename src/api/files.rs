@@ -15,7 +15,7 @@
 //! `"AuditLog"` row, written after the response like every audit row.
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -23,9 +23,8 @@ use super::auth;
 use super::query::Query;
 use super::{json, signing, ApiError, Deferred};
 use crate::ids;
-use crate::runtime::{OutboundRequest, Runtime};
+use crate::runtime::Runtime;
 use crate::scope::{Authorized, Operation};
-use crate::sigv4::DeleteObject;
 use crate::store::activity::AuditEntry;
 use crate::store::listing::{self, After, DeletedPath, FileFilter, ListedFile, UploadListing};
 use crate::store::FileRow;
@@ -229,25 +228,9 @@ async fn delete_keys<R: Runtime>(
         if gone.contains(key) {
             continue;
         }
-        let delete = DeleteObject::new(&signable.bucket, &signable.credentials, key);
-        let presigned = signing::sign(rt, &delete, now_ms, expiry)?;
-        let answer = rt
-            .fetch(OutboundRequest {
-                method: Method::DELETE,
-                url: presigned.url,
-                headers: presigned.headers,
-                body: bytes::Bytes::new(),
-            })
-            .await;
-        match answer.map(|a| a.status) {
-            // S3 answers 204 whether or not the object existed; some servers say 200 or 404.
-            Ok(200 | 204 | 404) => gone.push(key.clone()),
-            Ok(status @ (401 | 403)) => failed.push((key.clone(), ApiError::StorageRejected(status))),
-            Ok(other) => failed.push((
-                key.clone(),
-                ApiError::StorageUnavailable(format!("storage answered {other} to DELETE")),
-            )),
-            Err(e) => failed.push((key.clone(), e.into())),
+        match signing::delete_object(rt, &signable, key, now_ms, expiry).await {
+            Ok(()) => gone.push(key.clone()),
+            Err(e) => failed.push((key.clone(), e)),
         }
     }
     let deleted = if gone.is_empty() {
@@ -400,14 +383,7 @@ pub async fn sdk_delete<R: Runtime>(
 mod tests {
     use super::*;
 
-    fn query(q: &str) -> Query {
-        Query::of(
-            &Request::builder()
-                .uri(format!("/v1/files?{q}"))
-                .body(Bytes::new())
-                .unwrap(),
-        )
-    }
+    use crate::api::query::parse_for_test as query;
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {

@@ -56,18 +56,20 @@ impl Query {
     }
 }
 
+/// The query of a request for `/v1/files?{q}`, for tests.
+#[cfg(test)]
+pub(super) fn parse_for_test(q: &str) -> Query {
+    Query::of(
+        &Request::builder()
+            .uri(format!("/v1/files?{q}"))
+            .body(Bytes::new())
+            .unwrap(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn query(q: &str) -> Query {
-        Query::of(
-            &Request::builder()
-                .uri(format!("/v1/files?{q}"))
-                .body(Bytes::new())
-                .unwrap(),
-        )
-    }
+    use super::parse_for_test as query;
 
     #[test]
     fn limits_are_bounded() {

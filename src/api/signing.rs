@@ -3,10 +3,13 @@
 
 use std::rc::Rc;
 
+use bytes::Bytes;
+use http::Method;
+
 use super::ApiError;
-use crate::runtime::Runtime;
+use crate::runtime::{OutboundRequest, Runtime};
 use crate::scope::BucketRow;
-use crate::sigv4::{Expiry, Presign, SigningTime};
+use crate::sigv4::{DeleteObject, Expiry, Presign, SigningTime};
 use crate::storage::{self, Signable};
 
 /// The lifetime a caller asked for, or the configured default.
@@ -65,6 +68,35 @@ where
     action
         .presign(&mut keys, at, expiry)
         .map_err(|e| ApiError::Internal(format!("presign failed: {e}")))
+}
+
+/// Deletes `key` from the bucket with the service's own signed `DeleteObject`. An object that is
+/// not there counts as deleted: S3 answers 204 whether or not it existed; some servers say 200 or
+/// 404.
+pub(super) async fn delete_object<R: Runtime>(
+    rt: &R,
+    signable: &Signable,
+    key: &str,
+    now_ms: i64,
+    expiry: Expiry,
+) -> Result<(), ApiError> {
+    let delete = DeleteObject::new(&signable.bucket, &signable.credentials, key);
+    let presigned = sign(rt, &delete, now_ms, expiry)?;
+    let answer = rt
+        .fetch(OutboundRequest {
+            method: Method::DELETE,
+            url: presigned.url,
+            headers: presigned.headers,
+            body: Bytes::new(),
+        })
+        .await?;
+    match answer.status {
+        200 | 204 | 404 => Ok(()),
+        401 | 403 => Err(ApiError::StorageRejected(answer.status)),
+        other => Err(ApiError::StorageUnavailable(format!(
+            "storage answered {other} to DELETE"
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::ids;
 use crate::object_key::SafeFileName;
 use crate::runtime::{Level, OutboundRequest, Runtime};
 use crate::scope::{self, Operation};
-use crate::sigv4::{CompleteMultipartUpload, DeleteObject, HeadObject, ListParts, PutObject, MAX_PUT_BYTES};
+use crate::sigv4::{CompleteMultipartUpload, HeadObject, ListParts, PutObject, MAX_PUT_BYTES};
 use crate::storage::Signable;
 use crate::store::activity::{AuditEntry, UsageDelta};
 use crate::store::{self, Completion, FileRow, StoredObject};
@@ -431,26 +431,8 @@ async fn refuse_oversized<R: Runtime>(
     upload: &store::UploadRow,
     now_ms: i64,
 ) -> Result<(), ApiError> {
-    let delete = DeleteObject::new(&signable.bucket, &signable.credentials, &upload.path);
     let expiry = signing::expiry(rt, Some(HEAD_EXPIRY_SECS))?;
-    let presigned = signing::sign(rt, &delete, now_ms, expiry)?;
-    let answer = rt
-        .fetch(OutboundRequest {
-            method: Method::DELETE,
-            url: presigned.url,
-            headers: presigned.headers,
-            body: Bytes::new(),
-        })
-        .await?;
-    match answer.status {
-        200 | 204 | 404 => {}
-        401 | 403 => return Err(ApiError::StorageRejected(answer.status)),
-        other => {
-            return Err(ApiError::StorageUnavailable(format!(
-                "storage answered {other} to DELETE"
-            )))
-        }
-    }
+    signing::delete_object(rt, signable, &upload.path, now_ms, expiry).await?;
     store::refuse_upload(rt.db().await?, &upload.id).await?;
     Ok(())
 }
