@@ -190,9 +190,9 @@ function workerdRssMiB() {
     return out;
 }
 
-// The Worker's own heap: once a minute the isolate logs the size of its wasm linear memory (where
-// everything the Rust code allocates lives; it never shrinks). Read from the log as it grows.
-let logOffset = 0, isolateMiB = null;
+// The Worker's own heap: once a minute the isolate logs the bytes its Rust code holds and the size
+// of its wasm linear memory (where they live; it never shrinks). Read from the log as it grows.
+let logOffset = 0, isolateMiB = null, heldMiB = null;
 function isolateWasmMiB() {
     try {
         const fd = openSync(WRANGLER_LOG, "r");
@@ -201,8 +201,9 @@ function isolateWasmMiB() {
             let n;
             while ((n = readSync(fd, buf, 0, buf.length, logOffset)) > 0) {
                 logOffset += n;
-                for (const m of buf.subarray(0, n).toString("latin1").matchAll(/wasm linear memory (\d+) KiB/g)) {
-                    isolateMiB = Number(m[1]) / 1024;
+                for (const m of buf.subarray(0, n).toString("latin1").matchAll(/(\d+) bytes held, wasm linear memory (\d+) KiB/g)) {
+                    heldMiB = Number(m[1]) / 1048576;
+                    isolateMiB = Number(m[2]) / 1024;
                 }
             }
         } finally {
@@ -214,7 +215,7 @@ function isolateWasmMiB() {
 
 const memory = [];
 function sampleMemory() {
-    memory.push({ t: elapsed(), phase, ...workerdRssMiB(), isolate: isolateWasmMiB() });
+    memory.push({ t: elapsed(), phase, ...workerdRssMiB(), isolate: isolateWasmMiB(), held: heldMiB });
 }
 
 // --- main ---------------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ async function main() {
             lastProgress = elapsed();
             const open = uploads.filter(u => u.state !== "completed").length;
             log(`${uploads.length} uploads (${open} not yet completed), ${completed.length} downloadable, ` +
-                `isolate wasm ${memory.at(-1).isolate?.toFixed(2) ?? "?"} MiB, workerd: Worker ${memory.at(-1).worker.toFixed(0)} MiB, wrangler's proxy ${memory.at(-1).proxy.toFixed(0)} MiB`);
+                `held ${memory.at(-1).held?.toFixed(2) ?? "?"} MiB, wasm ${memory.at(-1).isolate?.toFixed(2) ?? "?"} MiB, workerd: Worker ${memory.at(-1).worker.toFixed(0)} MiB, wrangler's proxy ${memory.at(-1).proxy.toFixed(0)} MiB`);
         }
         next += INTERVAL_MS;
         await sleep(Math.max(0, t0 + next - Date.now()));
@@ -301,7 +302,7 @@ async function report() {
     const landed = uploads.filter(u => u.state === "put" || u.state === "completed");
     const neverPut = uploads.filter(u => u.state === "url");
     const db = await checkDatabase(landed);
-    const mem = { isolate: memorySummary("isolate"), worker: memorySummary("worker"), proxy: memorySummary("proxy") };
+    const mem = { held: memorySummary("held"), isolate: memorySummary("isolate"), worker: memorySummary("worker"), proxy: memorySummary("proxy") };
     const lines = [];
     const p = (...s) => lines.push(...s);
     p(`## Soak: ${MINUTES} min, a flow every ${INTERVAL_MS} ms, at most ${MAX_IN_FLIGHT} at once`, "");
@@ -321,12 +322,13 @@ async function report() {
     p(`- **lost: ${db.missing.length}**${db.missing.length ? " (" + db.missing.slice(0, 20).join(", ") + ")" : ""}`);
     p("", "### Memory", "");
     const series = memory.filter((_, i) => i % Math.max(1, Math.round(60 / MEM_EVERY_S)) === 0 || i === memory.length - 1);
-    for (const [which, label] of [["isolate", "the Worker isolate's wasm memory (its own report)"],
+    for (const [which, label] of [["held", "bytes the Worker's Rust code holds (its own report)"],
+        ["isolate", "the Worker isolate's wasm memory (its own report; a high-water mark)"],
         ["worker", "RSS of the Worker's workerd"], ["proxy", "RSS of wrangler's proxy workerd"]]) {
         const m = mem[which];
         if (!m) { p(`- ${label}: no samples`); continue; }
         p(`- ${label}, per minute (MiB): ` + series.filter(s => s[which] != null)
-            .map(s => `${(s.t / 60).toFixed(0)}m ${s[which].toFixed(which === "isolate" ? 2 : 0)}`).join(", "));
+            .map(s => `${(s.t / 60).toFixed(0)}m ${s[which].toFixed(which === "held" || which === "isolate" ? 2 : 0)}`).join(", "));
         p(`  ${m.warmOnly ? "After the first 2 minutes" : "All samples (too few after 2 minutes)"}: ${m.samples} samples, min ${m.min.toFixed(1)}, max ${m.max.toFixed(1)} MiB; ` +
             `median of the first third ${m.first.toFixed(1)}, of the last third ${m.last.toFixed(1)} MiB; ` +
             `trend ${m.slopePer10Min >= 0 ? "+" : ""}${m.slopePer10Min.toFixed(2)} MiB per 10 min → **${m.flat ? "flat" : "NOT flat"}**`);

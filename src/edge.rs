@@ -29,6 +29,11 @@ use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
 use crate::webcrypto;
 
+/// The system allocator, counting: the memory report says how many bytes the Worker holds, which
+/// the size of its wasm memory (a high-water mark: it never shrinks) cannot tell.
+#[global_allocator]
+static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
 /// The Hyperdrive binding's name in `wrangler.toml`.
 const HYPERDRIVE_BINDING: &str = "HYPERDRIVE";
 
@@ -132,20 +137,26 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
 /// How often an isolate logs the size of its wasm memory.
 const MEMORY_REPORT_EVERY_MS: i64 = 60_000;
 
-/// Logs the isolate's wasm linear memory at most once a minute. Everything the Rust code
-/// allocates lives there, and it only ever grows, so a steady figure over hours of traffic shows
-/// the Worker keeps nothing per request (the process's RSS under `wrangler dev` also counts the
-/// dev tooling's own growth).
+/// Logs, at most once a minute, the bytes the isolate's Rust code holds and the size of its wasm
+/// linear memory, where they live (which only ever grows). A steady figure over hours of traffic
+/// shows the Worker keeps nothing per request; the process's RSS under `wrangler dev` also counts
+/// the dev tooling's own growth.
 fn report_memory(isolate: &Isolate, now_ms: i64, request_id: &str) {
     if now_ms - isolate.memory_reported_ms.get() < MEMORY_REPORT_EVERY_MS {
         return;
     }
     isolate.memory_reported_ms.set(now_ms);
     let kib = core::arch::wasm32::memory_size::<0>() * 64;
+    let stats = ALLOCATOR.stats();
+    // The counters are cumulative and wrap at 4 GiB; their difference does not.
+    let held = stats
+        .bytes_allocated
+        .wrapping_sub(stats.bytes_deallocated)
+        .wrapping_add_signed(stats.bytes_reallocated);
     log(
         Level::Info,
         request_id,
-        &format!("isolate memory: wasm linear memory {kib} KiB"),
+        &format!("isolate memory: {held} bytes held, wasm linear memory {kib} KiB"),
     );
 }
 
