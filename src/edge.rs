@@ -148,11 +148,9 @@ fn report_memory(isolate: &Isolate, now_ms: i64, request_id: &str) {
     isolate.memory_reported_ms.set(now_ms);
     let kib = core::arch::wasm32::memory_size::<0>() * 64;
     let stats = ALLOCATOR.stats();
-    // The counters are cumulative and wrap at 4 GiB; their difference does not.
-    let held = stats
-        .bytes_allocated
-        .wrapping_sub(stats.bytes_deallocated)
-        .wrapping_add_signed(stats.bytes_reallocated);
+    // Cumulative counters (reallocations already counted in them), wrapping at 4 GiB; their
+    // difference does not wrap while the Worker holds less than that.
+    let held = stats.bytes_allocated.wrapping_sub(stats.bytes_deallocated);
     log(
         Level::Info,
         request_id,
