@@ -263,15 +263,32 @@ async fn route<R: Runtime>(
     }
 }
 
-/// Runs work returned in [`Handled::deferred`], after the response, batched across the requests of
-/// an isolate: the items join the isolate's queue, and unless another request is already writing
-/// it (and will take these too), this one waits [`Config::write_batch_delay_ms`] for company and
-/// then writes the queue until it is empty, one statement per kind of write for each batch.
-/// Failures are logged: the client has its answer, and a lost upload row is recreated from its id
-/// on completion.
+/// Runs work returned in [`Handled::deferred`], after the response: [`queue_deferred`], then
+/// [`write_deferred`] when this request is the one to write the queue.
 pub async fn run_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) {
+    if queue_deferred(rt, deferred) {
+        write_deferred(rt).await;
+    }
+}
+
+/// Adds work returned in [`Handled::deferred`] to the isolate's queue, where it is written in
+/// batches across the isolate's requests. Returns whether this request must write the queue
+/// ([`write_deferred`]): true when it holds something and no other request is writing it (that
+/// one takes what is added meanwhile). Only the writer then needs the platform to keep working
+/// after its response (`wait_until`, which costs every request that asks for it).
+pub fn queue_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) -> bool {
     let isolate = rt.isolate();
-    isolate.pending.borrow_mut().extend(deferred);
+    let mut pending = isolate.pending.borrow_mut();
+    pending.extend(deferred);
+    !pending.is_empty() && !isolate.flushing.get()
+}
+
+/// Writes the isolate's queue, unless another request already is: waits
+/// [`Config::write_batch_delay_ms`] for company, then writes until the queue is empty, one
+/// statement per kind of write for each batch. Failures are logged: the client has its answer,
+/// and a lost upload row is recreated from its id on completion.
+pub async fn write_deferred<R: Runtime>(rt: &R) {
+    let isolate = rt.isolate();
     let Some(_writing) = Flushing::start(&isolate.flushing) else {
         return;
     };

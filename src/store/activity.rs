@@ -1,6 +1,6 @@
 //! What the upstream dashboard shows about a project's activity: the daily counters in
 //! `"UsageDaily"` and the rows of `"AuditLog"`. Written after responses, in batches (see
-//! `api::run_deferred`); a lost batch loses counts, never an upload.
+//! `api::write_deferred`); a lost batch loses counts, never an upload.
 
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
