@@ -341,6 +341,9 @@ async fn handshake(mut socket: Socket, config: &tokio_postgres::Config) -> Resul
     }
 }
 
+/// How long [`WorkerRuntime::close`] waits for the server to close a connection.
+const CLOSE_WAIT_MS: u64 = 5_000;
+
 /// The Worker's side of [`Runtime`]: Hyperdrive for Postgres, `fetch` for S3, `Date.now()`.
 struct WorkerRuntime {
     env: Env,
@@ -411,13 +414,16 @@ impl WorkerRuntime {
         Ok(client)
     }
 
-    /// Ends the connection gracefully: drop the client, then wait for the connection task. A
-    /// request that ends with its connection still open breaks the local Hyperdrive proxy.
+    /// Ends the connection gracefully: drop the client, then wait for the connection task (it
+    /// ends when the server has closed its side, see `pg_handshake::Replay`). A request that
+    /// ends with its connection still open breaks the local Hyperdrive proxy. Bounded, so a
+    /// server that never closes cannot hold the request for the platform's whole allowance.
     async fn close(self) {
         let closed = self.closed.borrow_mut().take();
         drop(self);
         if let Some(closed) = closed {
-            let _ = closed.await;
+            let limit = worker::Delay::from(std::time::Duration::from_millis(CLOSE_WAIT_MS));
+            let _ = futures_util::future::select(closed, limit).await;
         }
     }
 }
