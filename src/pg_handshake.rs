@@ -149,6 +149,7 @@ where
         inner: stream,
         replay: replay.freeze(),
         swallow: Swallow::Length(Vec::with_capacity(4)),
+        shut: false,
     }))
 }
 
@@ -271,6 +272,9 @@ pub struct Replay<S> {
     inner: S,
     replay: Bytes,
     swallow: Swallow,
+    /// Whether the writing side is closed: a shutdown polled again while it drains the reading
+    /// side must not close it twice (a closed stream refuses a second close).
+    shut: bool,
 }
 
 enum Swallow {
@@ -334,7 +338,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Replay<S> {
     /// request ends never settles, and what waits on it (the promise's callbacks, the task's
     /// waker) is never freed: a few hundred bytes per connection, for the isolate's life.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(Pin::new(&mut self.inner).poll_shutdown(cx))?;
+        if !self.shut {
+            ready!(Pin::new(&mut self.inner).poll_shutdown(cx))?;
+            self.shut = true;
+        }
         let mut scratch = [0u8; 512];
         loop {
             let mut buf = ReadBuf::new(&mut scratch);
