@@ -498,7 +498,7 @@ s3_stop() {
 _worker_build_fresh() {
     local out="$CARCOSA_ROOT/build/index_bg.wasm"
     [[ -f "$out" && -f "$CARCOSA_ROOT/build/index.js" ]] || return 1
-    local inputs=(src Cargo.toml Cargo.lock)
+    local inputs=(src patches Cargo.toml Cargo.lock)
     [[ -e "$CARCOSA_ROOT/build.rs" ]] && inputs+=(build.rs)
     [[ -z "$(cd "$CARCOSA_ROOT" && find "${inputs[@]}" -newer "$out" -print -quit 2>/dev/null)" ]]
 }

@@ -310,10 +310,18 @@ mod tests {
         // SASLprep maps a non-ASCII space to a space and NFKC-normalises.
         assert_eq!(normalize("a\u{00A0}b".as_bytes()).as_slice(), b"a b");
         assert_eq!(normalize("\u{2168}".as_bytes()).as_slice(), b"IX");
+        // Compatibility characters decompose; combining marks compose (UAX #15's example).
+        assert_eq!(normalize("\u{FB01}\u{FF21}".as_bytes()).as_slice(), b"fiA");
+        assert_eq!(normalize("e\u{0301}".as_bytes()).as_slice(), "\u{00E9}".as_bytes());
+        assert_eq!(
+            normalize("\u{1E9B}\u{0323}".as_bytes()).as_slice(),
+            "\u{1E69}".as_bytes()
+        );
         // Not prepable (a control character) or not UTF-8: used as given.
         assert_eq!(normalize(b"a\x07b").as_slice(), b"a\x07b");
         assert_eq!(normalize(b"\xff\xfe").as_slice(), b"\xff\xfe");
     }
+
     #[test]
     fn matches_postgres_protocol() {
         use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
