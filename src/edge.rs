@@ -19,6 +19,7 @@ use worker::{
 };
 
 use crate::api::{self, ApiError, MAX_BODY_BYTES};
+use crate::db_socket::DbSocket;
 use crate::pg_handshake::{self, Handshake, HandshakeError, Replay};
 use crate::runtime::{
     log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, LimitOutcome, OutboundRequest, OutboundResponse,
@@ -316,7 +317,10 @@ fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
 
 /// Opens a session on `socket` with SCRAM's key stretching in WebCrypto: `None` when the server
 /// wants another authentication (the socket is then spent).
-async fn handshake(mut socket: Socket, config: &tokio_postgres::Config) -> Result<Option<Replay<Socket>>, StoreError> {
+async fn handshake(
+    mut socket: DbSocket,
+    config: &tokio_postgres::Config,
+) -> Result<Option<Replay<DbSocket>>, StoreError> {
     let failed = |e: HandshakeError| StoreError::Connect(e.to_string());
     // As tokio-postgres would: ask for TLS unless disabled, and insist on it when required.
     if config.get_ssl_mode() != SslMode::Disable {
@@ -324,7 +328,7 @@ async fn handshake(mut socket: Socket, config: &tokio_postgres::Config) -> Resul
             .await
             .map_err(|e| failed(e.into()))?
         {
-            socket = socket.start_tls();
+            socket = socket.start_tls().map_err(|e| failed(e.into()))?;
         } else if config.get_ssl_mode() == SslMode::Require {
             return Err(StoreError::Connect("the database does not offer TLS".into()));
         }
@@ -374,15 +378,12 @@ impl WorkerRuntime {
             .connection_string()
             .parse()
             .map_err(|_| StoreError::Connect("the Hyperdrive connection string does not parse".into()))?;
-        let open = || {
-            Socket::builder()
-                .secure_transport(SecureTransport::StartTls)
-                .connect(hyperdrive.host(), hyperdrive.port())
-                .map_err(|e| StoreError::Connect(e.to_string()))
-        };
+        let socket =
+            DbSocket::connect(&hyperdrive.host(), hyperdrive.port()).map_err(|e| StoreError::Connect(e.to_string()))?;
         // SCRAM with WebCrypto's PBKDF2 (pg_handshake), then tokio-postgres on the open session;
-        // any other authentication, tokio-postgres from the start on a new connection.
-        let (client, connection) = match handshake(open()?, &config).await? {
+        // any other authentication, tokio-postgres from the start on a new connection (on the
+        // runtime's own socket type, which its TLS upgrade needs).
+        let (client, connection) = match handshake(socket, &config).await? {
             Some(session) => {
                 let mut rest = config.clone();
                 rest.ssl_mode(SslMode::Disable);
@@ -390,7 +391,11 @@ impl WorkerRuntime {
                 (client, connection.boxed_local())
             }
             None => {
-                let (client, connection) = config.connect_raw(open()?, PassthroughTls).await?;
+                let socket = Socket::builder()
+                    .secure_transport(SecureTransport::StartTls)
+                    .connect(hyperdrive.host(), hyperdrive.port())
+                    .map_err(|e| StoreError::Connect(e.to_string()))?;
+                let (client, connection) = config.connect_raw(socket, PassthroughTls).await?;
                 (client, connection.boxed_local())
             }
         };

@@ -47,6 +47,8 @@ pub mod upload_token;
 pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
+mod db_socket;
+#[cfg(target_arch = "wasm32")]
 mod edge;
 #[cfg(target_arch = "wasm32")]
 mod webcrypto;
