@@ -313,7 +313,8 @@ _pg_export() {
     printf '%s\n' "$DATABASE_URL"
 }
 
-# Trust on the unix socket (for admin), scram on TCP: Hyperdrive needs a password in its URL.
+# Trust on the unix socket (for admin), scram on TCP: Hyperdrive needs a password in its URL
+# (and md5 and cleartext for two test roles, below).
 _pg_init() {
     local bin="$1" dir="$2" pwfile
     pwfile="$dir/.pwfile"
@@ -328,6 +329,13 @@ _pg_init() {
         return 1
     fi
     rm -f "$pwfile"
+    # Two roles (which exist only if a test creates them) log in with the server's other password
+    # methods, so the tests can check the Worker's start-up handles them (tests/it/handshake.rs).
+    local hba="$dir/data/pg_hba.conf"
+    { printf '%s\n' "host all carcosa_md5_login 127.0.0.1/32 md5" \
+        "host all carcosa_password_login 127.0.0.1/32 password"; cat "$hba"; } >"$hba.new" &&
+        cat "$hba.new" >"$hba" && rm -f "$hba.new" ||
+        { fail "could not write $hba"; return 1; }
 }
 
 pg_stop() {

@@ -8,19 +8,15 @@ use std::rc::Rc;
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_channel::oneshot;
-use futures_util::FutureExt as _;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
+use wasm_bindgen::{prelude::wasm_bindgen, JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::postgres_tls::PassthroughTls;
-use worker::{
-    console_error, console_log, console_warn, event, ByteStream, Context, Env, Fetch, Headers, Method, Request,
-    RequestInit, Response, SecureTransport, Socket,
-};
+use worker::{console_error, console_log, console_warn, event, ByteStream, Context, Env, Headers, Response};
 
 use crate::api::{self, ApiError, MAX_BODY_BYTES};
 use crate::db_socket::DbSocket;
-use crate::pg_handshake::{self, Handshake, HandshakeError, Replay};
+use crate::pg_handshake::{self, HandshakeError, Replay};
 use crate::runtime::{
     log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, LimitOutcome, OutboundRequest, OutboundResponse,
     Runtime,
@@ -315,12 +311,8 @@ fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
     Ok(response.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
-/// Opens a session on `socket` with SCRAM's key stretching in WebCrypto: `None` when the server
-/// wants another authentication (the socket is then spent).
-async fn handshake(
-    mut socket: DbSocket,
-    config: &tokio_postgres::Config,
-) -> Result<Option<Replay<DbSocket>>, StoreError> {
+/// Opens a session on `socket`, with SCRAM's key stretching in WebCrypto.
+async fn handshake(mut socket: DbSocket, config: &tokio_postgres::Config) -> Result<Replay<DbSocket>, StoreError> {
     let failed = |e: HandshakeError| StoreError::Connect(e.to_string());
     // As tokio-postgres would: ask for TLS unless disabled, and insist on it when required.
     if config.get_ssl_mode() != SslMode::Disable {
@@ -336,13 +328,16 @@ async fn handshake(
     let mut nonce = [0u8; 18];
     getrandom::getrandom(&mut nonce).map_err(|e| StoreError::Connect(format!("no randomness for SCRAM: {e}")))?;
     let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);
-    match pg_handshake::start(socket, config, &nonce, webcrypto::pbkdf2_sha256)
+    pg_handshake::start(socket, config, &nonce, webcrypto::pbkdf2_sha256)
         .await
-        .map_err(failed)?
-    {
-        Handshake::Ready(session) => Ok(Some(session)),
-        Handshake::Unsupported => Ok(None),
-    }
+        .map_err(failed)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's global `fetch`.
+    #[wasm_bindgen(js_name = fetch)]
+    fn platform_fetch(request: &web_sys::Request) -> js_sys::Promise;
 }
 
 /// How long [`WorkerRuntime::close`] waits for the server to close a connection.
@@ -380,25 +375,12 @@ impl WorkerRuntime {
             .map_err(|_| StoreError::Connect("the Hyperdrive connection string does not parse".into()))?;
         let socket =
             DbSocket::connect(&hyperdrive.host(), hyperdrive.port()).map_err(|e| StoreError::Connect(e.to_string()))?;
-        // SCRAM with WebCrypto's PBKDF2 (pg_handshake), then tokio-postgres on the open session;
-        // any other authentication, tokio-postgres from the start on a new connection (on the
-        // runtime's own socket type, which its TLS upgrade needs).
-        let (client, connection) = match handshake(socket, &config).await? {
-            Some(session) => {
-                let mut rest = config.clone();
-                rest.ssl_mode(SslMode::Disable);
-                let (client, connection) = rest.connect_raw(session, NoTls).await?;
-                (client, connection.boxed_local())
-            }
-            None => {
-                let socket = Socket::builder()
-                    .secure_transport(SecureTransport::StartTls)
-                    .connect(hyperdrive.host(), hyperdrive.port())
-                    .map_err(|e| StoreError::Connect(e.to_string()))?;
-                let (client, connection) = config.connect_raw(socket, PassthroughTls).await?;
-                (client, connection.boxed_local())
-            }
-        };
+        // The start-up and authentication here (pg_handshake: SCRAM with WebCrypto's PBKDF2),
+        // then tokio-postgres on the open session.
+        let session = handshake(socket, &config).await?;
+        let mut rest = config.clone();
+        rest.ssl_mode(SslMode::Disable);
+        let (client, connection) = rest.connect_raw(session, NoTls).await?;
         let (done, closed) = oneshot::channel();
         let request_id = self.request_id.clone();
         wasm_bindgen_futures::spawn_local(async move {
@@ -457,28 +439,36 @@ impl Runtime for WorkerRuntime {
         Ok(self.db.get_or_init(|| client))
     }
 
+    // The platform's `fetch` and `Request`, not `worker::Fetch`: its `RequestInit` carries
+    // Cloudflare's `cf` options (image resizing and more), whose conversion code was about 18 KB
+    // of the bundle for requests that never set them.
     async fn fetch(&self, request: OutboundRequest) -> Result<OutboundResponse, FetchError> {
-        let err = |e: worker::Error| FetchError(e.to_string());
-        let headers = Headers::new();
+        let err = |e: JsValue| FetchError(worker::Error::from(e).to_string());
+        let headers = web_sys::Headers::new().map_err(err)?;
         for (name, value) in &request.headers {
             headers.set(name, value).map_err(err)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::from(request.method.as_str().to_owned()))
-            .with_headers(headers);
+        let init = web_sys::RequestInit::new();
+        init.set_method(request.method.as_str());
+        init.set_headers(&headers);
         if !request.body.is_empty() {
-            init.with_body(Some(worker::js_sys::Uint8Array::from(request.body.as_ref()).into()));
+            init.set_body(&js_sys::Uint8Array::from(request.body.as_ref()));
         }
-        let req = Request::new_with_init(&request.url, &init).map_err(err)?;
-        let mut response = Fetch::Request(req).send().await.map_err(err)?;
-        let status = response.status_code();
-        let headers = response
-            .headers()
+        let req = web_sys::Request::new_with_str_and_init(&request.url, &init).map_err(err)?;
+        let response: web_sys::Response = JsFuture::from(platform_fetch(&req))
+            .await
+            .map_err(err)?
+            .unchecked_into();
+        let status = response.status();
+        let headers = Headers(response.headers())
             .entries()
             .map(|(n, v)| (n.to_ascii_lowercase(), v))
             .collect();
         // S3's answers here are small XML documents (or nothing, for HEAD).
-        let body = response.bytes().await.map_err(err)?.into();
+        let body = JsFuture::from(response.array_buffer().map_err(err)?)
+            .await
+            .map_err(err)?;
+        let body = js_sys::Uint8Array::new(&body).to_vec().into();
         Ok(OutboundResponse { status, headers, body })
     }
 

@@ -1,6 +1,6 @@
 //! Opens a PostgreSQL session up to its first `ReadyForQuery`, doing SCRAM-SHA-256 with the key
-//! stretching supplied by the caller, then hands the stream to `tokio-postgres` as if the server
-//! had accepted it without a password.
+//! stretching supplied by the caller (or MD5, a cleartext password, or none, as the server asks),
+//! then hands the stream to `tokio-postgres` as if the server had accepted it without a password.
 //!
 //! Why: `tokio-postgres` runs SCRAM's PBKDF2 itself, as wasm in the Worker (≈ 7 ms of CPU per
 //! new connection, the bulk of a cold request); the Worker computes it with WebCrypto instead.
@@ -9,8 +9,11 @@
 //! it — `AuthenticationOk`, `ParameterStatus`, `BackendKeyData`, `ReadyForQuery` — swallowing
 //! the start-up message it then sends. From there on the stream is passed through untouched.
 //!
-//! Anything but SCRAM-SHA-256 or no authentication (md5, cleartext, channel binding required)
-//! answers [`Handshake::Unsupported`], and the caller connects the usual way.
+//! It covers every password method `tokio-postgres` does, so the Worker opens every connection
+//! this way and carries one connection path, not two (one copy of `tokio-postgres`'s connection
+//! code in the bundle, not one per socket type). Channel binding
+//! (`SCRAM-SHA-256-PLUS`) needs the server's TLS certificate, which the Workers runtime does not
+//! expose, so `channel_binding=require` is refused with an error saying so.
 
 use std::io;
 use std::pin::Pin;
@@ -51,16 +54,10 @@ pub enum HandshakeError {
     /// The configuration names no user.
     #[error("the connection string names no user")]
     NoUser,
-}
-
-/// How the start-up ended.
-pub enum Handshake<S> {
-    /// Authenticated: give the stream to `tokio_postgres::Config::connect_raw` with
-    /// `sslmode=disable` (TLS, if any, is already under it).
-    Ready(Replay<S>),
-    /// The server wants an authentication this module leaves to `tokio-postgres`; the stream
-    /// is spent.
-    Unsupported,
+    /// The server asks for an authentication this client cannot do (Kerberos, GSSAPI, SSPI,
+    /// SASL without SCRAM-SHA-256), or the configuration requires channel binding.
+    #[error("the database asks for {0}, which carcosa-edge does not support; use SCRAM-SHA-256, md5 or password")]
+    Unsupported(&'static str),
 }
 
 /// Whether the server agreed to TLS after an `SSLRequest` (`S`) or not (`N`). The caller wraps
@@ -78,23 +75,21 @@ pub async fn request_tls<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> i
 }
 
 /// Sends the start-up message and authenticates. `nonce` is SCRAM's client nonce (printable,
-/// from random bytes); `stretch(password, salt, iterations)` is PBKDF2-HMAC-SHA-256.
+/// from random bytes); `stretch(password, salt, iterations)` is PBKDF2-HMAC-SHA-256. The
+/// authenticated stream goes to `tokio_postgres::Config::connect_raw` with `sslmode=disable`
+/// (TLS, if any, is already under it).
 ///
 /// # Errors
-/// The connection failed, the server refused, or the SCRAM exchange did not verify.
-pub async fn start<S, F>(
-    mut stream: S,
-    config: &Config,
-    nonce: &str,
-    stretch: F,
-) -> Result<Handshake<S>, HandshakeError>
+/// The connection failed, the server refused, the SCRAM exchange did not verify, or the server
+/// asks for an authentication this module does not do.
+pub async fn start<S, F>(mut stream: S, config: &Config, nonce: &str, stretch: F) -> Result<Replay<S>, HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: AsyncFnOnce(&[u8], &[u8], u32) -> Result<Zeroizing<[u8; 32]>, String>,
 {
     let user = config.get_user().ok_or(HandshakeError::NoUser)?;
     if config.get_channel_binding() == ChannelBinding::Require {
-        return Ok(Handshake::Unsupported);
+        return Err(HandshakeError::Unsupported("channel binding (channel_binding=require)"));
     }
     // The same parameters `tokio-postgres` sends, so the session is the one it would open.
     let mut params = vec![("client_encoding", "UTF8"), ("user", user)];
@@ -113,13 +108,29 @@ where
 
     let mut reader = Frames::default();
     let (tag, body) = reader.next(&mut stream).await?;
+    let password = config.get_password().unwrap_or_default();
     match (tag, auth_code(tag, &body)?) {
         (b'R', 0) => {}
         (b'R', 10) if offers_scram(&body) => {
-            let password = scram::normalize(config.get_password().unwrap_or_default());
+            let password = scram::normalize(password);
             scram_exchange(&mut stream, &mut reader, &password, nonce, stretch).await?;
         }
-        (b'R', _) => return Ok(Handshake::Unsupported),
+        // A cleartext password (`password` in pg_hba.conf), as libpq sends it.
+        (b'R', 3) => send_password(&mut stream, &mut reader, password).await?,
+        // `md5`: "md5" + md5(md5(password + user) + salt), in hex.
+        (b'R', 5) => {
+            let salt: [u8; 4] = body
+                .get(4..8)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(HandshakeError::Protocol)?;
+            let hashed = postgres_protocol::authentication::md5_hash(user.as_bytes(), password, salt);
+            send_password(&mut stream, &mut reader, hashed.as_bytes()).await?;
+        }
+        (b'R', 10) => return Err(HandshakeError::Unsupported("a SASL mechanism other than SCRAM-SHA-256")),
+        (b'R', 2) => return Err(HandshakeError::Unsupported("Kerberos")),
+        (b'R', 7) => return Err(HandshakeError::Unsupported("GSSAPI")),
+        (b'R', 9) => return Err(HandshakeError::Unsupported("SSPI")),
+        (b'R', _) => return Err(HandshakeError::Unsupported("an unknown authentication")),
         _ => unreachable_tag(tag, &body)?,
     }
 
@@ -145,12 +156,26 @@ where
     }
     // Bytes the server sent after ReadyForQuery (none, unless it pipelines a notice) follow.
     replay.extend_from_slice(&reader.buf);
-    Ok(Handshake::Ready(Replay {
+    Ok(Replay {
         inner: stream,
         replay: replay.freeze(),
         swallow: Swallow::Length(Vec::with_capacity(4)),
         shut: false,
-    }))
+    })
+}
+
+/// Sends a `PasswordMessage` (cleartext or MD5-hashed) and waits for `AuthenticationOk`.
+async fn send_password<S>(stream: &mut S, reader: &mut Frames, password: &[u8]) -> Result<(), HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut out = BytesMut::new();
+    frontend::password_message(password, &mut out)?;
+    stream.write_all(&out).await?;
+    match reader.next(stream).await? {
+        (b'R', body) if auth_code(b'R', &body)? == 0 => Ok(()),
+        (tag, body) => unreachable_tag(tag, &body),
+    }
 }
 
 async fn scram_exchange<S, F>(

@@ -1,8 +1,10 @@
 //! `pg_handshake` against the real PostgreSQL (SCRAM-SHA-256 on TCP, as `scripts/test` starts
 //! it): the session it opens is one `tokio-postgres` can use, a wrong password is refused by the
-//! server, and the key stretching it asks for is the one SCRAM defines.
+//! server, and the key stretching it asks for is the one SCRAM defines. The server's other
+//! password methods (`md5`, `password`) are checked on two roles `scripts/lib.sh`'s pg_hba.conf
+//! gives them to.
 
-use carcosa_edge::pg_handshake::{self, Handshake, HandshakeError};
+use carcosa_edge::pg_handshake::{self, HandshakeError, Replay};
 use hmac::digest::KeyInit;
 use hmac::Mac;
 use tokio::net::TcpStream;
@@ -37,7 +39,7 @@ async fn tcp(config: &Config) -> TcpStream {
         .unwrap()
 }
 
-async fn start(config: &Config) -> Result<Handshake<TcpStream>, HandshakeError> {
+async fn start(config: &Config) -> Result<Replay<TcpStream>, HandshakeError> {
     let stream = tcp(config).await;
     pg_handshake::start(
         stream,
@@ -56,13 +58,7 @@ async fn opens_a_session_tokio_postgres_can_use() {
         config.get_password().is_some(),
         "the test URL authenticates with a password"
     );
-    let Handshake::Ready(stream) = start(&config).await.unwrap() else {
-        panic!("the test server offers SCRAM-SHA-256")
-    };
-    let mut raw = config.clone();
-    raw.ssl_mode(SslMode::Disable);
-    let (client, connection) = raw.connect_raw(stream, NoTls).await.unwrap();
-    let task = tokio::spawn(connection);
+    let client = session(&config).await;
     let row = client
         .query_one(
             "SELECT current_user::text, current_database()::text, current_setting('client_encoding')",
@@ -76,8 +72,82 @@ async fn opens_a_session_tokio_postgres_can_use() {
     // Statements after the handshake go straight through, parameters and all.
     let n: i64 = client.query_one("SELECT $1::int8 * 2", &[&21i64]).await.unwrap().get(0);
     assert_eq!(n, 42);
-    drop(client);
-    task.await.unwrap().unwrap();
+}
+
+/// A `tokio-postgres` client on a session `pg_handshake` opened.
+async fn session(config: &Config) -> tokio_postgres::Client {
+    let stream = start(config).await.unwrap();
+    let mut raw = config.clone();
+    raw.ssl_mode(SslMode::Disable);
+    let (client, connection) = raw.connect_raw(stream, NoTls).await.unwrap();
+    tokio::spawn(async move { connection.await.unwrap() });
+    client
+}
+
+/// Creates (or resets) `role` with `password`, stored as `encryption` (`md5` or `scram-sha-256`);
+/// the returned config logs in as it to `db`.
+async fn login_role(db: &pg::TestDb, role: &str, password: &str, encryption: &str) -> Config {
+    db.client
+        .batch_execute(&format!(
+            "SET password_encryption = '{encryption}';
+             DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+             ALTER ROLE {role} LOGIN PASSWORD '{password}';
+             GRANT CONNECT ON DATABASE \"{}\" TO {role};",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let mut config: Config = db.url.parse().unwrap();
+    config.user(role).password(password);
+    config
+}
+
+#[tokio::test]
+async fn md5_and_cleartext_passwords_open_sessions_too() {
+    let db = pg::fresh_db().await;
+    // pg_hba.conf (scripts/lib.sh): md5 for this role, a cleartext password for the other.
+    for (role, encryption) in [
+        ("carcosa_md5_login", "md5"),
+        ("carcosa_password_login", "scram-sha-256"),
+    ] {
+        let config = login_role(&db, role, "s3cret-pässword", encryption).await;
+        let client = session(&config).await;
+        let user: String = client.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
+        assert_eq!(user, role);
+        // The server did ask for that method (read as the superuser).
+        let method: String = db
+            .client
+            .query_one(
+                "SELECT auth_method FROM pg_hba_file_rules WHERE $1 = ANY(user_name) LIMIT 1",
+                &[&role],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(method, if role.contains("md5") { "md5" } else { "password" });
+
+        let mut wrong = config.clone();
+        wrong.password("not-the-password");
+        match start(&wrong).await {
+            Err(HandshakeError::Server { code, .. }) => assert_eq!(code, "28P01", "{role}"),
+            Err(e) => panic!("{role}: expected the server's refusal, got {e}"),
+            Ok(_) => panic!("{role}: a wrong password was accepted"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn channel_binding_required_is_refused_before_connecting_further() {
+    let db = pg::fresh_db().await;
+    let mut config: Config = db.url.parse().unwrap();
+    config.channel_binding(tokio_postgres::config::ChannelBinding::Require);
+    match start(&config).await {
+        Err(e @ HandshakeError::Unsupported(_)) => {
+            assert!(e.to_string().contains("channel binding"), "{e}")
+        }
+        Err(e) => panic!("expected Unsupported, got {e}"),
+        Ok(_) => panic!("channel binding cannot be done here"),
+    }
 }
 
 #[tokio::test]
