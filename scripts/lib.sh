@@ -27,6 +27,7 @@
 #   worker_build [--force]        build/index.js + build/index_bg.wasm, skipped when fresh
 #   wrangler_start PORT LOGFILE   `wrangler dev` on 127.0.0.1:PORT, waits for /v1/health
 #   wrangler_stop [PORT]          stops one (or every) wrangler_start instance
+#   worker_socket_port PORT       the Worker's own socket behind that wrangler's dev proxy
 #   js_worker_start PORT LOG URL DIR   the JavaScript reference Worker (bench/js-worker) the same way
 #   wrangler_dry_run [OUTDIR]     bundle as `wrangler deploy` would (offline); prints the upload size
 #   dev_up / dev_down             all of the above with the default ports below
@@ -771,6 +772,39 @@ wrangler_start() {
         return 1
     fi
     say "Worker running: http://127.0.0.1:$port (ready in $((SECONDS - start))s, log: $log)"
+}
+
+# The port of the Worker's own socket under the `wrangler dev` on PORT. wrangler answers on PORT
+# through a proxy Worker in a workerd of its own (so it can reload the Worker without dropping
+# requests); the Worker runs in a second workerd, listening on a port picked at start-up. That
+# proxy does not exist in production, and it adds ~3 ms to every request here, so scripts/bench
+# measures both Workers on their own sockets (and reports what the proxy adds separately).
+# The socket is found from /proc (listening TCP sockets of that workerd) and checked with
+# GET /v1/health.
+worker_socket_port() {
+    local port="$1" pgid pid inodes p
+    pgid="$(cat "$(_wrangler_pidfile "$port")" 2>/dev/null)" || { fail "no wrangler on port $port"; return 1; }
+    for pid in $(pgrep -g "$pgid" -x workerd); do
+        inodes="$(find "/proc/$pid/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' | paste -sd' ')"
+        [[ -n "$inodes" ]] || continue
+        # /proc/net/tcp: local address as hex "ADDR:PORT", state 0A = LISTEN, inode in field 10.
+        local ports
+        ports=""
+        for p in $(awk -v inodes=" $inodes " 'NR > 1 && $4 == "0A" && index(inodes, " " $10 " ") {
+            split($2, a, ":"); print a[2] }' /proc/net/tcp); do
+            ports+="$((16#$p))"$'\n'
+        done
+        # The proxy's workerd is the one listening on PORT.
+        grep -qx "$port" <<<"$ports" && continue
+        for p in $ports; do
+            if [[ "$(curl -s --max-time 2 "http://127.0.0.1:$p/v1/health" 2>/dev/null)" == *'"status":"ok"'* ]]; then
+                printf '%s' "$p"
+                return 0
+            fi
+        done
+    done
+    fail "found no socket of the Worker behind wrangler dev on port $port"
+    return 1
 }
 
 wrangler_stop() {
