@@ -21,6 +21,7 @@ use crate::runtime::{
     log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, LimitOutcome, OutboundRequest, OutboundResponse,
     Runtime,
 };
+use crate::scram::SaltedPasswords;
 use crate::store::StoreError;
 use crate::upload_token::TokenSecret;
 use crate::vault::VaultKey;
@@ -41,6 +42,8 @@ struct Isolate {
     state: IsolateState,
     /// When [`report_memory`] last logged, in Unix milliseconds (0: never).
     memory_reported_ms: Cell<i64>,
+    /// SCRAM's salted passwords, so a new database connection skips the key stretching.
+    salted_passwords: RefCell<SaltedPasswords>,
 }
 
 thread_local! {
@@ -61,6 +64,7 @@ fn isolate(env: &Env) -> Result<Rc<Isolate>, String> {
                 config,
                 state,
                 memory_reported_ms: Cell::new(0),
+                salted_passwords: RefCell::default(),
             })
         })))
     })
@@ -311,8 +315,13 @@ fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
     Ok(response.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
-/// Opens a session on `socket`, with SCRAM's key stretching in WebCrypto.
-async fn handshake(mut socket: DbSocket, config: &tokio_postgres::Config) -> Result<Replay<DbSocket>, StoreError> {
+/// Opens a session on `socket`, with SCRAM's key stretching in WebCrypto, once per password and
+/// salt in the isolate (`salted`).
+async fn handshake(
+    mut socket: DbSocket,
+    config: &tokio_postgres::Config,
+    salted: &RefCell<SaltedPasswords>,
+) -> Result<Replay<DbSocket>, StoreError> {
     let failed = |e: HandshakeError| StoreError::Connect(e.to_string());
     // As tokio-postgres would: ask for TLS unless disabled, and insist on it when required.
     if config.get_ssl_mode() != SslMode::Disable {
@@ -328,7 +337,10 @@ async fn handshake(mut socket: DbSocket, config: &tokio_postgres::Config) -> Res
     let mut nonce = [0u8; 18];
     getrandom::getrandom(&mut nonce).map_err(|e| StoreError::Connect(format!("no randomness for SCRAM: {e}")))?;
     let nonce = base64::engine::general_purpose::STANDARD.encode(nonce);
-    pg_handshake::start(socket, config, &nonce, webcrypto::pbkdf2_sha256)
+    let stretch = async |password: &[u8], salt: &[u8], iterations: u32| {
+        SaltedPasswords::get_or_stretch(salted, password, salt, iterations, webcrypto::pbkdf2_sha256).await
+    };
+    pg_handshake::start(socket, config, &nonce, stretch)
         .await
         .map_err(failed)
 }
@@ -377,7 +389,7 @@ impl WorkerRuntime {
             DbSocket::connect(&hyperdrive.host(), hyperdrive.port()).map_err(|e| StoreError::Connect(e.to_string()))?;
         // The start-up and authentication here (pg_handshake: SCRAM with WebCrypto's PBKDF2),
         // then tokio-postgres on the open session.
-        let session = handshake(socket, &config).await?;
+        let session = handshake(socket, &config, &self.isolate.salted_passwords).await?;
         let mut rest = config.clone();
         rest.ssl_mode(SslMode::Disable);
         let (client, connection) = rest.connect_raw(session, NoTls).await?;

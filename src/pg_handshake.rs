@@ -3,7 +3,8 @@
 //! then hands the stream to `tokio-postgres` as if the server had accepted it without a password.
 //!
 //! Why: `tokio-postgres` runs SCRAM's PBKDF2 itself, as wasm in the Worker (≈ 7 ms of CPU per
-//! new connection, the bulk of a cold request); the Worker computes it with WebCrypto instead.
+//! new connection, the bulk of a cold request); the Worker computes it with WebCrypto instead,
+//! once per password and salt in an isolate (`scram::SaltedPasswords`).
 //! `tokio-postgres` has no hook for that, so this module speaks the start-up protocol (RFC 5802
 //! over PostgreSQL's `SASL*` messages) and replays the server's post-authentication messages to
 //! it — `AuthenticationOk`, `ParameterStatus`, `BackendKeyData`, `ReadyForQuery` — swallowing

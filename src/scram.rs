@@ -7,6 +7,7 @@
 //! WebCrypto (native code) and the tests with any PBKDF2. Sans-IO: no socket, no clock; the
 //! nonce is passed in.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -205,10 +206,132 @@ pub fn normalize(password: &[u8]) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(prepared.unwrap_or_else(|| password.to_vec()))
 }
 
+/// Salted passwords (PBKDF2's output, SCRAM's `SaltedPassword`) already computed, so a new
+/// connection with the same password, salt and iteration count skips the key stretching — the
+/// bulk of a new connection's CPU in the Worker. RFC 5802 (section 5.1) allows a client to keep
+/// them for re-authentication: PostgreSQL advertises a role's salt and count unchanged until its
+/// password is changed (which draws a new salt). Entries are keyed by a SHA-256 of all three, not
+/// by the password; values are zeroed when dropped. The salted password lets its holder log in as
+/// the role, as the password (which the isolate holds anyway, in its connection string) does.
+/// Sans-IO: the caller computes and stores.
+#[derive(Default)]
+pub struct SaltedPasswords {
+    /// Oldest first; at most [`SaltedPasswords::CAPACITY`].
+    entries: Vec<([u8; 32], Zeroizing<[u8; 32]>)>,
+}
+
+impl fmt::Debug for SaltedPasswords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SaltedPasswords({} entries)", self.entries.len())
+    }
+}
+
+impl SaltedPasswords {
+    /// A Worker talks to one database (one role) through its binding; a few entries cover a
+    /// password rotation in flight.
+    pub const CAPACITY: usize = 4;
+
+    fn id(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+        let mut h = Sha256::new();
+        // Length-prefixed, so no two (password, salt) pairs hash the same input.
+        h.update((password.len() as u64).to_be_bytes());
+        h.update(password);
+        h.update((salt.len() as u64).to_be_bytes());
+        h.update(salt);
+        h.update(iterations.to_be_bytes());
+        h.finalize().into()
+    }
+
+    /// The salted password computed earlier for these inputs.
+    #[must_use]
+    pub fn get(&self, password: &[u8], salt: &[u8], iterations: u32) -> Option<Zeroizing<[u8; 32]>> {
+        let id = Self::id(password, salt, iterations);
+        self.entries
+            .iter()
+            .find(|(k, _)| bool::from(k.ct_eq(&id)))
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Keeps `salted` for these inputs, dropping the oldest entry when full.
+    pub fn put(&mut self, password: &[u8], salt: &[u8], iterations: u32, salted: &[u8; 32]) {
+        let id = Self::id(password, salt, iterations);
+        self.entries.retain(|(k, _)| !bool::from(k.ct_eq(&id)));
+        if self.entries.len() >= Self::CAPACITY {
+            self.entries.remove(0);
+        }
+        self.entries.push((id, Zeroizing::new(*salted)));
+    }
+
+    /// The salted password for these inputs: from `cache`, else computed with `stretch`
+    /// (PBKDF2-HMAC-SHA-256) and kept.
+    ///
+    /// # Errors
+    /// What `stretch` returned.
+    pub async fn get_or_stretch<F>(
+        cache: &RefCell<Self>,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+        stretch: F,
+    ) -> Result<Zeroizing<[u8; 32]>, String>
+    where
+        F: AsyncFnOnce(&[u8], &[u8], u32) -> Result<Zeroizing<[u8; 32]>, String>,
+    {
+        if let Some(salted) = cache.borrow().get(password, salt, iterations) {
+            return Ok(salted);
+        }
+        let salted = stretch(password, salt, iterations).await?;
+        cache.borrow_mut().put(password, salt, iterations, &salted);
+        Ok(salted)
+    }
+
+    /// How many salted passwords are kept.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none is.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn salted_passwords_are_kept_per_password_salt_and_count_and_bounded() {
+        let mut cache = SaltedPasswords::default();
+        assert!(cache.get(b"pw", b"salt", 4096).is_none());
+        cache.put(b"pw", b"salt", 4096, &[1; 32]);
+        assert_eq!(*cache.get(b"pw", b"salt", 4096).unwrap(), [1; 32]);
+        // Any of the three differing is another entry.
+        assert!(cache.get(b"pw2", b"salt", 4096).is_none());
+        assert!(cache.get(b"pw", b"salt2", 4096).is_none());
+        assert!(cache.get(b"pw", b"salt", 4097).is_none());
+        // The length prefix keeps "p"+"wsalt" apart from "pw"+"salt".
+        assert!(cache.get(b"p", b"wsalt", 4096).is_none());
+        // Storing again replaces, not duplicates.
+        cache.put(b"pw", b"salt", 4096, &[2; 32]);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(*cache.get(b"pw", b"salt", 4096).unwrap(), [2; 32]);
+        // Bounded: the oldest goes first.
+        for i in 0..SaltedPasswords::CAPACITY as u8 {
+            cache.put(b"other", &[i], 4096, &[i; 32]);
+        }
+        assert_eq!(cache.len(), SaltedPasswords::CAPACITY);
+        assert!(
+            cache.get(b"pw", b"salt", 4096).is_none(),
+            "the oldest entry was dropped"
+        );
+        assert_eq!(*cache.get(b"other", &[0], 4096).unwrap(), [0; 32]);
+        // Debug shows no key material.
+        assert_eq!(format!("{cache:?}"), "SaltedPasswords(4 entries)");
+    }
 
     /// PBKDF2-HMAC-SHA-256 for one 32-byte block, written out for the tests (the Worker uses
     /// WebCrypto's).

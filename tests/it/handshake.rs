@@ -5,6 +5,7 @@
 //! gives them to.
 
 use carcosa_edge::pg_handshake::{self, HandshakeError, Replay};
+use carcosa_edge::scram::SaltedPasswords;
 use hmac::digest::KeyInit;
 use hmac::Mac;
 use tokio::net::TcpStream;
@@ -72,6 +73,56 @@ async fn opens_a_session_tokio_postgres_can_use() {
     // Statements after the handshake go straight through, parameters and all.
     let n: i64 = client.query_one("SELECT $1::int8 * 2", &[&21i64]).await.unwrap().get(0);
     assert_eq!(n, 42);
+}
+
+/// `pg_handshake::start` with the salted password kept in `cache`; `stretched` counts PBKDF2 runs.
+async fn start_kept(
+    config: &Config,
+    cache: &std::cell::RefCell<SaltedPasswords>,
+    stretched: &std::cell::Cell<u32>,
+) -> Result<Replay<TcpStream>, HandshakeError> {
+    let pbkdf2_counted = async |p: &[u8], s: &[u8], i: u32| {
+        stretched.set(stretched.get() + 1);
+        Ok(Zeroizing::new(pbkdf2(p, s, i)))
+    };
+    let stretch = async |password: &[u8], salt: &[u8], i: u32| {
+        SaltedPasswords::get_or_stretch(cache, password, salt, i, pbkdf2_counted).await
+    };
+    pg_handshake::start(tcp(config).await, config, "fyko+d2lbbFgONRv9qkxdawL", stretch).await
+}
+
+#[tokio::test]
+async fn a_kept_salted_password_opens_the_next_session_without_stretching() {
+    let db = pg::fresh_db().await;
+    let config: Config = db.url.parse().unwrap();
+    let cache = std::cell::RefCell::new(SaltedPasswords::default());
+    let stretched = std::cell::Cell::new(0);
+    for round in 0..3 {
+        let stream = start_kept(&config, &cache, &stretched)
+            .await
+            .unwrap_or_else(|e| panic!("session {round}: {e}"));
+        let mut raw = config.clone();
+        raw.ssl_mode(SslMode::Disable);
+        let (client, connection) = raw.connect_raw(stream, NoTls).await.unwrap();
+        let task = tokio::spawn(connection);
+        let one: i32 = client.query_one("SELECT 1", &[]).await.unwrap().get(0);
+        assert_eq!(one, 1);
+        drop(client);
+        task.await.unwrap().unwrap();
+    }
+    // The server verified every session's proof; only the first needed PBKDF2.
+    assert_eq!(stretched.get(), 1);
+    assert_eq!(cache.borrow().len(), 1);
+
+    // A wrong password is another entry, and the server still refuses it.
+    let mut wrong = config.clone();
+    wrong.password("not-the-password");
+    match start_kept(&wrong, &cache, &stretched).await {
+        Err(HandshakeError::Server { code, .. }) => assert_eq!(code, "28P01"),
+        Err(e) => panic!("expected the server's refusal, got {e}"),
+        Ok(_) => panic!("a wrong password was accepted"),
+    }
+    assert_eq!(stretched.get(), 2);
 }
 
 /// A `tokio-postgres` client on a session `pg_handshake` opened.
