@@ -117,12 +117,17 @@ async fn a_kept_salted_password_opens_the_next_session_without_stretching() {
     // A wrong password is another entry, and the server still refuses it.
     let mut wrong = config.clone();
     wrong.password("not-the-password");
-    match start_kept(&wrong, &cache, &stretched).await {
-        Err(HandshakeError::Server { code, .. }) => assert_eq!(code, "28P01"),
-        Err(e) => panic!("expected the server's refusal, got {e}"),
-        Ok(_) => panic!("a wrong password was accepted"),
-    }
+    assert_password_refused(start_kept(&wrong, &cache, &stretched).await, "kept salted password");
     assert_eq!(stretched.get(), 2);
+}
+
+/// The server refused the password (SQLSTATE 28P01); `what` names the case.
+fn assert_password_refused<T>(result: Result<T, HandshakeError>, what: &str) {
+    match result {
+        Err(HandshakeError::Server { code, .. }) => assert_eq!(code, "28P01", "{what}"),
+        Err(e) => panic!("{what}: expected the server's refusal, got {e}"),
+        Ok(_) => panic!("{what}: a wrong password was accepted"),
+    }
 }
 
 /// A `tokio-postgres` client on a session `pg_handshake` opened.
@@ -179,11 +184,7 @@ async fn md5_and_cleartext_passwords_open_sessions_too() {
 
         let mut wrong = config.clone();
         wrong.password("not-the-password");
-        match start(&wrong).await {
-            Err(HandshakeError::Server { code, .. }) => assert_eq!(code, "28P01", "{role}"),
-            Err(e) => panic!("{role}: expected the server's refusal, got {e}"),
-            Ok(_) => panic!("{role}: a wrong password was accepted"),
-        }
+        assert_password_refused(start(&wrong).await, role);
     }
 }
 
@@ -206,11 +207,7 @@ async fn a_wrong_password_is_refused_by_the_server() {
     let db = pg::fresh_db().await;
     let mut config: Config = db.url.parse().unwrap();
     config.password("not-the-password");
-    match start(&config).await {
-        Err(HandshakeError::Server { code, .. }) => assert_eq!(code, "28P01"),
-        Err(e) => panic!("expected the server's refusal, got {e}"),
-        Ok(_) => panic!("a wrong password was accepted"),
-    }
+    assert_password_refused(start(&config).await, "SCRAM");
 }
 
 #[tokio::test]
