@@ -4,7 +4,7 @@
 # Source it from a script that runs with `set -euo pipefail`:
 #     source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # or run one function directly:
-#     bash scripts/lib.sh dev_up
+#     bash scripts/lib.sh ensure_toolchain
 #
 # Functions (all idempotent; quiet when there is nothing to do; loud on failure):
 #   ensure_toolchain              install everything below that is missing or at the wrong version
@@ -30,7 +30,7 @@
 #   worker_socket_port PORT       the Worker's own socket behind that wrangler's dev proxy
 #   js_worker_start PORT LOG URL DIR   the JavaScript reference Worker (bench/js-worker) the same way
 #   wrangler_dry_run [OUTDIR]     bundle as `wrangler deploy` would (offline); prints the upload size
-#   dev_up / dev_down             all of the above with the default ports below
+#   dev_down                      stop what scripts/dev started (the default ports below)
 #
 # Everything stateful lives under .dev/ in the repository (git-ignored), except PostgreSQL's data
 # when run as root (see pg_data_dir).
@@ -49,7 +49,7 @@ CARGO_FUZZ_VERSION="0.13.1"
 : "${FUZZ_TOOLCHAIN:=nightly}"
 NODE_MAJOR="22"
 
-# Defaults for dev_up; each can be overridden from the environment.
+# Defaults for scripts/dev; each can be overridden from the environment.
 : "${CARCOSA_PG_PORT:=54320}"
 : "${CARCOSA_S3_PORT:=9100}"
 : "${CARCOSA_S3_ACCESS_KEY:=carcosa-dev}"
@@ -848,22 +848,7 @@ wrangler_dry_run() {
 
 # --- everything at once -----------------------------------------------------------------------
 
-# Full local stack with the default ports; prints the settings a client needs.
-dev_up() {
-    ensure_toolchain || return 1
-    pg_start "$CARCOSA_DEV/pg" "$CARCOSA_PG_PORT" >/dev/null || return 1
-    s3_start "$CARCOSA_DEV/s3" "$CARCOSA_S3_PORT" "$CARCOSA_S3_ACCESS_KEY" "$CARCOSA_S3_SECRET_KEY" || return 1
-    CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE="$(pg_url "$CARCOSA_PG_PORT")" \
-        wrangler_start "$CARCOSA_WORKER_PORT" "$CARCOSA_DEV/logs/wrangler.log" || return 1
-    cat <<EOF
-DATABASE_URL=$(pg_url "$CARCOSA_PG_PORT")
-S3_ENDPOINT=http://127.0.0.1:$CARCOSA_S3_PORT
-S3_ACCESS_KEY=$CARCOSA_S3_ACCESS_KEY
-S3_SECRET_KEY=$CARCOSA_S3_SECRET_KEY
-WORKER_URL=http://127.0.0.1:$CARCOSA_WORKER_PORT
-EOF
-}
-
+# Stops what scripts/dev started.
 dev_down() {
     uppy_stop "$CARCOSA_DEV/uppy" || return 1
     wrangler_stop || return 1
