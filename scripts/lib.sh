@@ -782,13 +782,12 @@ wrangler_start() {
 # The socket is found from /proc (listening TCP sockets of that workerd) and checked with
 # GET /v1/health.
 worker_socket_port() {
-    local port="$1" pgid pid inodes p
+    local port="$1" pgid pid inodes ports p
     pgid="$(cat "$(_wrangler_pidfile "$port")" 2>/dev/null)" || { fail "no wrangler on port $port"; return 1; }
     for pid in $(pgrep -g "$pgid" -x workerd); do
         inodes="$(find "/proc/$pid/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' | paste -sd' ')"
         [[ -n "$inodes" ]] || continue
         # /proc/net/tcp: local address as hex "ADDR:PORT", state 0A = LISTEN, inode in field 10.
-        local ports
         ports=""
         for p in $(awk -v inodes=" $inodes " 'NR > 1 && $4 == "0A" && index(inodes, " " $10 " ") {
             split($2, a, ":"); print a[2] }' /proc/net/tcp); do

@@ -147,9 +147,7 @@ async fn login_role(db: &pg::TestDb, role: &str, password: &str, encryption: &st
         .batch_execute(&format!(
             "SET password_encryption = '{encryption}';
              DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
-             ALTER ROLE {role} LOGIN PASSWORD '{password}';
-             GRANT CONNECT ON DATABASE \"{}\" TO {role};",
-            db.name
+             ALTER ROLE {role} LOGIN PASSWORD '{password}';"
         ))
         .await
         .unwrap();
