@@ -5,8 +5,10 @@
 -- digits, i from OFFSET + 1 (wrk builds one request it never sends, so the keys sent are
 -- OFFSET + 2 to OFFSET + COUNT + 1), and the run stops after COUNT (keys_ran_out=1; its seconds
 -- are then those until the last answer, not wrk's -d).
--- done() prints one RESULT line for the whole run, ending with its latency histogram
--- (hist=µs:count,…), from which scripts/bench pools the percentiles of several runs.
+-- BENCH_CONNECTIONS: wrk's -c, which done() needs to undo wrk's latency correction (below).
+-- done() prints one RESULT line for the whole run, ending with its latency histograms
+-- (hist=µs:count,… as wrk keeps it, req_hist= of the requests as sent), from which scripts/bench
+-- pools the percentiles of several runs.
 wrk.method = os.getenv("BENCH_METHOD")
 local body = os.getenv("BENCH_BODY") or ""
 if body ~= "" then
@@ -31,6 +33,9 @@ local function now()
     ffi.C.gettimeofday(tv, nil)
     return tonumber(tv.tv_sec) + tonumber(tv.tv_usec) / 1e6
 end
+
+local connections = tonumber(os.getenv("BENCH_CONNECTIONS") or "")
+if not connections then error("bench/load.lua: BENCH_CONNECTIONS (wrk's -c) is not set") end
 
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
@@ -62,6 +67,41 @@ function response(status, headers, body)
     end
 end
 
+-- Before done() sees it, wrk corrects its latency histogram for coordinated omission
+-- (stats_correct in wrk's src/stats.c): with E the run's time divided by the requests per
+-- connection, every latency L >= 2E also counts as L - E, L - 2E, ... down to above E, the
+-- waits the requests a client sending every E would have had. A stall thus counts once per
+-- request the Worker would have answered meanwhile: far more often for a fast Worker than a slow
+-- one. The requests as sent are recovered exactly: the correction only adds below each value,
+-- so going down from the largest, each value's own count is its count less what larger values
+-- added to it. Returns {µs = count} and the values in ascending order.
+local function as_sent(latency, requests, duration_us)
+    local counts, values = {}, {}
+    for i = 1, #latency do
+        local value, n = latency(i)
+        counts[value] = n
+        values[#values + 1] = value
+    end
+    local per_connection = math.floor(requests / connections)
+    if per_connection == 0 then return counts, values end
+    local e = math.floor(duration_us / per_connection)
+    if e < 1 then return counts, values end
+    local added = {}
+    for i = #values, 1, -1 do
+        local value = values[i]
+        local own = counts[value] - (added[value] or 0)
+        counts[value] = own
+        if own > 0 and value >= 2 * e then
+            local m = value - e
+            while m > e do
+                added[m] = (added[m] or 0) + own
+                m = m - e
+            end
+        end
+    end
+    return counts, values
+end
+
 function done(summary, latency, requests)
     local ok_all, unexpected_all, stopped, bad = 0, 0, 0, 0
     for _, t in ipairs(threads) do
@@ -79,10 +119,19 @@ function done(summary, latency, requests)
         local value, n = latency(i)
         hist[#hist + 1] = string.format("%d:%d", value, n)
     end
+    local counts, values = as_sent(latency, summary.requests, summary.duration)
+    local sent, samples = {}, 0
+    for _, value in ipairs(values) do
+        if counts[value] > 0 then
+            sent[#sent + 1] = string.format("%d:%d", value, counts[value])
+            samples = samples + counts[value]
+        end
+    end
     io.write(string.format(
         "RESULT requests=%d seconds=%.3f ok=%d unexpected=%d connect=%d read=%d write=%d timeout=%d "
-            .. "p50_us=%d p90_us=%d p99_us=%d max_us=%d keys_ran_out=%d bad_status=%d hist=%s\n",
+            .. "p50_us=%d p90_us=%d p99_us=%d max_us=%d keys_ran_out=%d bad_status=%d req_samples=%d "
+            .. "hist=%s req_hist=%s\n",
         summary.requests, seconds, ok_all, unexpected_all, e.connect, e.read, e.write,
         e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-        stopped > 0 and 1 or 0, bad, table.concat(hist, ",")))
+        stopped > 0 and 1 or 0, bad, samples, table.concat(hist, ","), table.concat(sent, ",")))
 end

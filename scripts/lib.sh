@@ -639,6 +639,9 @@ js_worker_start() {
         # shellcheck disable=SC2031
         export WRANGLER_LOG_PATH="$dir/wrangler-js-logs"
         # shellcheck disable=SC2031
+        X_LOCAL_OBSERVABILITY="$(local_observability)"
+        export X_LOCAL_OBSERVABILITY
+        # shellcheck disable=SC2031
         export CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE="$hyperdrive"
         _spawn_detached "$(_wrangler_pidfile "$port")" "$log" \
             "$bin/node" "$CARCOSA_ROOT/node_modules/wrangler/bin/wrangler.js" dev --config wrangler.toml \
@@ -666,6 +669,13 @@ ensure_bench_tools() {
             npm ci --prefix "$CARCOSA_ROOT/bench" --no-audit --no-fund --loglevel=error || return 1
     fi
 }
+
+# Whether `wrangler dev` keeps its local observability: off unless X_LOCAL_OBSERVABILITY says
+# otherwise. When on (wrangler's default), every request's trace is written to a SQLite database
+# under the persist folder, kept forever; the database's checkpoints run on the Worker's own
+# thread and, once it has grown to hundreds of MB, stop the Worker for 0.1-1 s at a time
+# (BENCHMARKS.md, "The warm stalls").
+local_observability() { printf '%s' "${X_LOCAL_OBSERVABILITY:-false}"; }
 
 _wrangler_pidfile() { printf '%s/wrangler/%s.pid' "$CARCOSA_DEV" "$1"; }
 
@@ -702,10 +712,14 @@ wrangler_start() {
         return 1
     fi
 
-    # A running instance is reused only if it got the same database and secrets.
+    # Where wrangler keeps the local bindings' state (rate limiter, ...); scripts/bench gives the
+    # Worker a fresh one, as it does the JavaScript reference Worker.
+    local state="${CARCOSA_WRANGLER_STATE:-$CARCOSA_DEV/wrangler/state}"
+    # A running instance is reused only if it got the same database, secrets and settings.
     local settings
     settings="$(printf '%s\n' "$hyperdrive" "$CREDENTIALS_ENCRYPTION_KEY" "$UPLOAD_TOKEN_SECRET" \
-        "${SCOPE_CACHE_TTL_SECS:-}" "${MAX_OBJECT_KEY_BYTES:-}" "${MAX_UPLOAD_BYTES:-}" "${RATE_LIMITS:-}" |
+        "${SCOPE_CACHE_TTL_SECS:-}" "${MAX_OBJECT_KEY_BYTES:-}" "${MAX_UPLOAD_BYTES:-}" "${RATE_LIMITS:-}" \
+        "$state" "$(local_observability)" |
         sha256sum | cut -c1-64)"
     # SCOPE_CACHE_TTL_SECS in the environment overrides wrangler.toml's value (tests use a short one);
     # MAX_OBJECT_KEY_BYTES fits keys to the local S3 server, which stores each key as one file name.
@@ -738,6 +752,8 @@ wrangler_start() {
         # shellcheck disable=SC2030 # only wrangler gets this PATH (Node 22 first)
         export PATH="$bin:$PATH" WRANGLER_SEND_METRICS=false CI=1 NO_COLOR=1 FORCE_COLOR=0
         export WRANGLER_LOG_PATH="$CARCOSA_DEV/wrangler/logs"
+        X_LOCAL_OBSERVABILITY="$(local_observability)"
+        export X_LOCAL_OBSERVABILITY
         if [[ -n "$hyperdrive" ]]; then
             export CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE="$hyperdrive"
         fi
@@ -745,7 +761,7 @@ wrangler_start() {
             "$bin/node" "$CARCOSA_ROOT/node_modules/wrangler/bin/wrangler.js" dev \
             --ip 127.0.0.1 --port "$port" --inspector-port 0 \
             --env-file "$CARCOSA_DEV/secrets.env" \
-            --persist-to "$CARCOSA_DEV/wrangler/state" \
+            --persist-to "$state" \
             --show-interactive-dev-session=false "${vars[@]}"
     ) || return 1
     pid="$(cat "$(_wrangler_pidfile "$port")")"
