@@ -471,11 +471,15 @@ s3_start() {
     RUST_LOG="${S3S_LOG:-s3s_fs=info,s3s=info}" _spawn_detached "$dir/s3s-fs.pid" "$dir/s3s-fs.log" \
         "$bin" --host 127.0.0.1 --port "$port" --access-key "$access" --secret-key "$secret" "$dir/data"
 
-    local status=000
+    # Liveness by pid, not _s3_pid: the pid file is written just before `exec`, and reading
+    # /proc/PID/cmdline while the exec is under way can come back empty (once a start-up was
+    # given up although s3s-fs had logged "server is running", most likely this way).
+    local status=000 spawned
+    spawned="$(cat "$dir/s3s-fs.pid")"
     for _ in $(seq 1 100); do
         status="$(_http_status "http://127.0.0.1:$port/")"
         [[ "$status" != 000 ]] && break
-        _s3_pid "$dir" >/dev/null || break
+        kill -0 "$spawned" 2>/dev/null || break
         sleep 0.1
     done
     if [[ "$status" == 000 ]]; then
