@@ -126,7 +126,8 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let response = to_worker(handled.response);
     // Only a request that writes the isolate's queue or has a connection to close asks the
     // platform to wait for it: under `wrangler dev` a `wait_until` adds ~4 ms to the response
-    // even when its promise settles at once (BENCHMARKS.md, "Earlier runs": `1798ffd`), and a warm upload has rows to queue.
+    // even when its promise settles at once (BENCHMARKS.md, "Earlier runs": `1798ffd`), and a
+    // warm upload has rows to queue.
     let write = api::queue_deferred(&rt, handled.deferred);
     if write || rt.db.get().is_some() {
         ctx.wait_until(async move {
