@@ -7,14 +7,34 @@ use serde_json::json;
 
 use super::db::Db;
 use super::output::{time, Output};
-use crate::store::migrate::{self, AppliedMigration, MigrationReport, MigrationStatus};
+use crate::store::migrate::{self, AppliedMigration, MigrateOptions, MigrationReport, MigrationStatus};
 use crate::timestamp::rfc3339;
+
+/// Milliseconds PostgreSQL accepts for a timeout (an `int`); 0 would mean "wait forever".
+const TIMEOUT_MS: std::ops::RangeInclusive<i64> = 1..=i32::MAX as i64;
 
 #[derive(Args)]
 pub(super) struct MigrateArgs {
     /// Only list the migrations and whether each is applied
     #[arg(long)]
     status: bool,
+
+    /// How long a step waits for a table lock before it gives way and is retried; the API's
+    /// statements on that table queue behind it meanwhile
+    #[arg(long, value_name = "MS", default_value_t = MigrateOptions::default().lock_timeout_ms,
+          value_parser = clap::value_parser!(u32).range(TIMEOUT_MS))]
+    lock_timeout_ms: u32,
+
+    /// How long a step's statement may run (it holds its locks until it ends)
+    #[arg(long, value_name = "MS", default_value_t = MigrateOptions::default().statement_timeout_ms,
+          value_parser = clap::value_parser!(u32).range(TIMEOUT_MS))]
+    statement_timeout_ms: u32,
+
+    /// Tries per step before the run fails (lock timeouts and deadlocks are retried, with a
+    /// pause from 100 ms doubling to 5 s)
+    #[arg(long, value_name = "N", default_value_t = MigrateOptions::default().max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_attempts: u32,
 }
 
 /// A migration this run applied.
@@ -66,7 +86,13 @@ impl MigrateArgs {
         if self.status {
             return status(&client).await;
         }
-        let report = migrate::migrate(&mut client)
+        let options = MigrateOptions {
+            lock_timeout_ms: self.lock_timeout_ms,
+            statement_timeout_ms: self.statement_timeout_ms,
+            max_attempts: self.max_attempts,
+            ..MigrateOptions::default()
+        };
+        let report = migrate::migrate_with(&mut client, &options)
             .await
             .context("migrating failed; finished steps stay, and running migrate again resumes")?;
         let mut text = String::new();

@@ -651,6 +651,65 @@ async fn migrate_applies_reports_and_lists() {
     }
 }
 
+/// The live-migration limits are flags: a step that cannot get its lock within
+/// `--lock-timeout-ms` gives way, and after `--max-attempts` tries the run stops, saying which
+/// migration and why and that a new run resumes; the API's transaction is untouched, and the next
+/// run finishes. Zero
+/// (which PostgreSQL reads as "wait forever") is refused.
+#[tokio::test]
+async fn migrate_takes_its_lock_limits_from_flags() {
+    let db = pg::fresh_db().await;
+    // Migration 2 not yet applied, as on a database migrated by an older release.
+    db.client
+        .batch_execute(
+            r#"ALTER TABLE "ApiKey" DROP COLUMN "expiresAt";
+               DELETE FROM "_carcosa_edge_migrations" WHERE "version" >= 2"#,
+        )
+        .await
+        .unwrap();
+    // An API transaction holding a lock on "ApiKey" that adding the column needs.
+    let writer = db.connect().await;
+    writer
+        .batch_execute(r#"BEGIN; UPDATE "ApiKey" SET "lastUsedAt" = now() WHERE "id" = 'none'"#)
+        .await
+        .unwrap();
+    let err = carcosa(&db).fails(&["migrate", "--lock-timeout-ms", "50", "--max-attempts", "2"]);
+    assert!(err.contains("running migrate again resumes"), "{err}");
+    assert!(err.contains("migration 3 (edge_columns) failed"), "{err}");
+    assert!(err.contains("lock timeout"), "{err}");
+    writer.batch_execute("COMMIT").await.unwrap();
+
+    let done = carcosa(&db).ok(&[
+        "migrate",
+        "--lock-timeout-ms",
+        "2000",
+        "--statement-timeout-ms",
+        "60000",
+    ]);
+    // Migration 2 (concurrent index builds) needed no such lock and was applied by the first run.
+    let versions: Vec<i64> = done["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        (3..=i64::try_from(MIGRATIONS.len()).unwrap()).collect::<Vec<_>>()
+    );
+    assert_eq!(carcosa(&db).ok(&["migrate", "--status"])["pending"], 0);
+
+    for (flag, value) in [
+        ("--lock-timeout-ms", "0"),
+        ("--statement-timeout-ms", "0"),
+        ("--max-attempts", "0"),
+        ("--lock-timeout-ms", "2147483648"),
+    ] {
+        let err = carcosa(&db).fails_with(2, &["migrate", flag, value]);
+        assert!(err.contains(flag), "{flag} {value}: {err}");
+    }
+}
+
 #[tokio::test]
 async fn keygen_prints_a_fresh_usable_key() {
     let a = run_with(None).ok(&["keygen"]);
