@@ -746,6 +746,13 @@ wrangler_start() {
     # shellcheck disable=SC2119 # no --force: reuse a fresh build
     worker_build || return 1
 
+    # The trace database of an earlier run with wrangler's observability on: nothing reads it,
+    # and it only grows (651 MB in one checkout; see local_observability).
+    if [[ "$(local_observability)" != true && -d "$state/v3/observability" ]]; then
+        say "removing wrangler's trace database left by an earlier run ($(du -sh "$state/v3/observability" | cut -f1))"
+        rm -rf "$state/v3/observability"
+    fi
+
     mkdir -p "$CARCOSA_DEV/wrangler"
     printf '%s' "$settings" >"$CARCOSA_DEV/wrangler/$port.settings"
     : >"$log"
