@@ -21,7 +21,7 @@ use super::query::Query;
 use super::uploads::{new_id, validate_content_type, validate_filename};
 use super::{json, limits, multipart, signing, uploads, ApiError, Deferred, PendingUpload};
 use crate::runtime::Runtime;
-use crate::scope::{Authorized, Operation};
+use crate::scope::{Authorized, Operation, ScopeError};
 use crate::sigv4::post_policy::{PolicyKey, PostPolicy};
 use crate::sigv4::{
     complete_multipart_body, AbortMultipartUpload, CompleteMultipartUpload, CreateMultipartUpload, DeleteObject,
@@ -110,7 +110,14 @@ async fn scope_for<R: Runtime>(
 ) -> Result<(Authorized, i64), ApiError> {
     caller.check(op)?;
     let tenant = caller.tenant(None)?;
-    auth::authorize(rt, caller, op, tenant, deferred).await
+    match auth::authorize(rt, caller, op, tenant, deferred).await {
+        // Uppy's requests cannot name a tenant: here it comes only from a token bound to one.
+        Err(ApiError::Scope(ScopeError::TenantRequired)) => Err(ApiError::bad_request(
+            "tenant_required",
+            "this project is multi-tenant: use an upload token bound to a tenant (POST /v1/tokens with \"tenant\")",
+        )),
+        answer => answer,
+    }
 }
 
 /// A new upload's row id, object key and the file name to record, for a client's file name.

@@ -361,6 +361,15 @@ async fn tenants_and_projects_stay_apart(t: &Target) {
             .await
             .unwrap();
     }
+    // The routes cannot name a tenant: an API key of a multi-tenant project is told to use a
+    // token bound to one.
+    let r = call(t, "GET", "params?filename=a.txt", &w.key, None).await;
+    assert_eq!((r.status, r.code()), (400, "tenant_required"), "{}", r.body);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("POST /v1/tokens"),
+        "{}",
+        r.body
+    );
     let blue = token(t, &w.key, Some("blue")).await;
     let red = token(t, &w.key, Some("red")).await;
     let (key, id) = create(t, &blue, "blue.bin").await;
