@@ -37,7 +37,9 @@ pub(super) async fn charge_key<R: Runtime>(rt: &R, scope: &Authorized) -> Result
 
 /// After a request failed: a failed authentication is counted against the client's address
 /// (`cf-connecting-ip`, which Cloudflare sets), and once that is over its limit the answer is a
-/// 429 instead of a 401. Requests without an address (not through Cloudflare) are not counted.
+/// 429 instead of a 401. Requests without an address (not through Cloudflare) are not counted,
+/// nor expired upload tokens: only this service can sign one, so a client presenting an old one
+/// is not guessing (it is told `token_expired`, to fetch a new one).
 pub(super) async fn after_failure<R: Runtime>(rt: &R, req: &Request<Bytes>, e: ApiError) -> ApiError {
     if !rt.config().rate_limits || !matches!(e, ApiError::InvalidCredentials) {
         return e;
@@ -241,6 +243,9 @@ mod tests {
         // Other failures, and requests that did not come through Cloudflare, are not counted.
         let e = after_failure(&rt, &request(Some("192.0.2.7")), ApiError::MissingCredentials).await;
         assert!(matches!(e, ApiError::MissingCredentials));
+        // An expired token was signed by this service: it says nothing of guessing.
+        let e = after_failure(&rt, &request(Some("192.0.2.7")), ApiError::ExpiredToken).await;
+        assert!(matches!(e, ApiError::ExpiredToken));
         let e = after_failure(&rt, &request(None), ApiError::InvalidCredentials).await;
         assert!(matches!(e, ApiError::InvalidCredentials));
         assert_eq!(rt.asked.borrow().len(), 1);
