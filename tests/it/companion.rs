@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::post_policy::post;
 use crate::target::{Resp, Target};
-use crate::world::{Setup, World};
+use crate::world::World;
 
 scenarios!(
     form_upload_under_a_post_policy,
@@ -348,19 +348,7 @@ async fn multipart_refusals(t: &Target) {
 }
 
 async fn tenants_and_projects_stay_apart(t: &Target) {
-    let w = World::with(
-        t,
-        Setup {
-            multi_tenant: true,
-            ..Setup::default()
-        },
-    )
-    .await;
-    for slug in ["blue", "red"] {
-        carcosa_edge::store::provision::create_tenant(&t.db, &w.project.id, slug, None, crate::world::now_ms())
-            .await
-            .unwrap();
-    }
+    let (w, _) = World::with_tenants(t, &["blue", "red"]).await;
     // The routes cannot name a tenant: an API key of a multi-tenant project is told to use a
     // token bound to one.
     let r = call(t, "GET", "params?filename=a.txt", &w.key, None).await;

@@ -444,17 +444,8 @@ async fn shared_buckets(t: &Target) {
 }
 
 async fn tenants(t: &Target) {
-    let w = World::with(
-        t,
-        Setup {
-            multi_tenant: true,
-            ..Setup::default()
-        },
-    )
-    .await;
-    let tenant = p::create_tenant(&t.db, &w.project.id, "blue", None, crate::world::now_ms())
-        .await
-        .unwrap();
+    let (w, tenants) = World::with_tenants(t, &["blue"]).await;
+    let tenant = &tenants[0];
     let r = presign(t, &w.key, json!({"filename": "a.txt"})).await;
     assert_eq!((r.status, r.code()), (400, "tenant_required"));
     let r = presign(t, &w.key, json!({"filename": "a.txt", "tenant": "green"})).await;
@@ -674,20 +665,7 @@ async fn bad_input(t: &Target) {
 }
 
 async fn upload_tokens(t: &Target) {
-    let w = World::with(
-        t,
-        Setup {
-            multi_tenant: true,
-            ..Setup::default()
-        },
-    )
-    .await;
-    p::create_tenant(&t.db, &w.project.id, "blue", None, crate::world::now_ms())
-        .await
-        .unwrap();
-    p::create_tenant(&t.db, &w.project.id, "red", None, crate::world::now_ms())
-        .await
-        .unwrap();
+    let (w, _) = World::with_tenants(t, &["blue", "red"]).await;
     let minted = t
         .post("/v1/tokens", &w.key, &json!({"tenant": "blue", "expiresIn": 120}))
         .await;

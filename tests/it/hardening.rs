@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use base64::Engine;
-use carcosa_edge::store::provision as p;
 
 use crate::target::{Resp, Target};
 use crate::world::{Setup, World};
@@ -388,17 +387,7 @@ fn url_expires(url: &str) -> u32 {
 }
 
 async fn upload_tokens_carry_least_privilege(t: &Target) {
-    let w = World::with(
-        t,
-        Setup {
-            multi_tenant: true,
-            ..Setup::default()
-        },
-    )
-    .await;
-    p::create_tenant(&t.db, &w.project.id, "blue", None, crate::world::now_ms())
-        .await
-        .unwrap();
+    let (w, _) = World::with_tenants(t, &["blue"]).await;
     // Unbound, a token of a multi-tenant project would act for every tenant.
     let r = t.post("/v1/tokens", &w.key, &json!({})).await;
     assert_eq!((r.status, r.code()), (400, "tenant_required"), "{}", r.body);

@@ -1,11 +1,10 @@
 //! Listing and deleting files and uploads: `/v1/files`, `/v1/uploads` and the upstream SDK's
 //! `listFiles`, `listUploads` and `deleteFile` routes, in-process and against the wasm Worker.
 
-use carcosa_edge::store::provision as p;
 use serde_json::{json, Value};
 
 use crate::target::{Resp, Target};
-use crate::world::{Setup, World};
+use crate::world::World;
 
 scenarios!(
     sdk_routes_have_upstream_shapes,
@@ -285,17 +284,8 @@ async fn v1_uploads_page_with_cursors(t: &Target) {
 }
 
 async fn tenants_and_projects_are_kept_apart(t: &Target) {
-    let w = World::with(
-        t,
-        Setup {
-            multi_tenant: true,
-            ..Setup::default()
-        },
-    )
-    .await;
-    let now = crate::world::now_ms();
-    let blue = p::create_tenant(&t.db, &w.project.id, "blue", None, now).await.unwrap();
-    p::create_tenant(&t.db, &w.project.id, "red", None, now).await.unwrap();
+    let (w, tenants) = World::with_tenants(t, &["blue", "red"]).await;
+    let blue = &tenants[0];
     let b = upload(t, &w.key, "b.txt", Some("blue")).await;
     let r = upload(t, &w.key, "r.txt", Some("red")).await;
     await_upload_rows(t, &w.project.id, 2).await;

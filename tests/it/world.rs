@@ -46,6 +46,27 @@ impl World {
         Self::with(t, Setup::default()).await
     }
 
+    /// A world whose project is multi-tenant, with tenants of these slugs (returned in order).
+    pub async fn with_tenants(t: &Target, slugs: &[&str]) -> (Self, Vec<p::Tenant>) {
+        let w = Self::with(
+            t,
+            Setup {
+                multi_tenant: true,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut tenants = Vec::new();
+        for slug in slugs {
+            tenants.push(
+                p::create_tenant(&t.db, &w.project.id, slug, None, now_ms())
+                    .await
+                    .unwrap(),
+            );
+        }
+        (w, tenants)
+    }
+
     pub async fn with(t: &Target, setup: Setup) -> Self {
         let db = &t.db;
         let now = now_ms();
