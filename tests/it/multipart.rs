@@ -3,7 +3,7 @@
 
 use carcosa_edge::sigv4::{
     complete_multipart_body, AbortMultipartUpload, Bucket, CompleteMultipartUpload, CreateMultipartUpload, Credentials,
-    Expiry, ListParts, Presign, PresignError, Presigned, SigningTime, UploadPart, UrlStyle,
+    Expiry, ListParts, Presign, PresignError, Presigned, SigningTime, UploadPart,
 };
 
 use crate::s3::{server, TestS3};
@@ -25,18 +25,12 @@ impl Multipart {
     async fn new() -> Self {
         let s3 = server();
         let name = s3.new_bucket().await;
-        let bucket = Bucket::new(&s3.endpoint, UrlStyle::Path, &name, "us-east-1").unwrap();
-        let creds = Credentials::new(s3.access_key.clone(), s3.secret_key.clone());
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        let at = SigningTime::from_unix(i64::try_from(now.as_secs()).unwrap()).unwrap();
-        let expiry = Expiry::from_secs(300).unwrap();
+        let (at, expiry) = TestS3::sign_now();
         Self {
+            bucket: s3.bucket(&name),
+            creds: s3.credentials(),
             s3,
             name,
-            bucket,
-            creds,
             at,
             expiry,
         }

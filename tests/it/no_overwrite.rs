@@ -3,12 +3,12 @@
 //! without it is refused) and which the S3 server honours (412 when the key is taken).
 
 use carcosa_edge::sigv4::{
-    complete_multipart_body, Bucket, CompleteMultipartUpload, CreateMultipartUpload, Credentials, Expiry, Presign,
-    PresignError, Presigned, SigningTime, UploadPart, UrlStyle,
+    complete_multipart_body, CompleteMultipartUpload, CreateMultipartUpload, Presign, PresignError, Presigned,
+    UploadPart,
 };
 use serde_json::{json, Value};
 
-use crate::s3::server;
+use crate::s3::{server, TestS3};
 use crate::target::{Resp, Target};
 use crate::world::World;
 
@@ -30,13 +30,8 @@ async fn send(presigned: &Presigned, skip: &[&str], body: Vec<u8>) -> (u16, Opti
 async fn the_condition_is_signed_and_honoured() {
     let s3 = server();
     let name = s3.new_bucket().await;
-    let bucket = Bucket::new(&s3.endpoint, UrlStyle::Path, &name, "us-east-1").unwrap();
-    let creds = Credentials::new(s3.access_key.clone(), s3.secret_key.clone());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let at = SigningTime::from_unix(i64::try_from(now.as_secs()).unwrap()).unwrap();
-    let expiry = Expiry::from_secs(300).unwrap();
+    let (bucket, creds) = (s3.bucket(&name), s3.credentials());
+    let (at, expiry) = TestS3::sign_now();
     let sign = |a: &dyn Presign<Signed = Presigned, Error = PresignError>| a.presign_uncached(at, expiry).unwrap();
     let key = "p/one.bin";
     for (round, byte) in [(0, b'a'), (1, b'b')] {

@@ -41,15 +41,18 @@ pub struct Object {
 }
 
 impl TestS3 {
-    fn bucket(&self, name: &str) -> Bucket {
+    /// Bucket `name` on this server, path-style.
+    pub fn bucket(&self, name: &str) -> Bucket {
         Bucket::new(&self.endpoint, UrlStyle::Path, name, "us-east-1").unwrap()
     }
 
-    fn credentials(&self) -> Credentials {
+    /// The server's own credentials.
+    pub fn credentials(&self) -> Credentials {
         Credentials::new(self.access_key.clone(), self.secret_key.clone())
     }
 
-    fn sign_now() -> (SigningTime, Expiry) {
+    /// A signing time of now and a five-minute expiry.
+    pub fn sign_now() -> (SigningTime, Expiry) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
