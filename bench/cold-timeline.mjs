@@ -6,8 +6,11 @@
 // marked by who was working: the Worker's process (workerd: the runtime's own socket and HTTP
 // work, wrangler's local entry Worker and the Worker itself) or PostgreSQL.
 //
-//   node bench/cold-timeline.mjs PORT SECONDS PATH BODY KEY
+//   node bench/cold-timeline.mjs PORT SECONDS PATH BODY KEY [STATUS=200]
 //   e.g. node bench/cold-timeline.mjs 41411 6 /v1/downloads '{"key":"…"}' carc_…
+//
+// The requests are POSTs sent by bench/load.lua (scripts/bench's wrk script); every answer must
+// have STATUS (201 for /v1/uploads).
 //
 // PORT is the Worker's own socket (scripts/lib.sh's worker_socket_port), so wrangler's proxy is
 // not in the way. Every request must open a connection: the JavaScript reference Worker does;
@@ -16,13 +19,14 @@
 // traced call a little (it uses seccomp to stop only at the traced ones), so compare the steps
 // of two Workers measured the same way, not with latencies measured without it.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const [port, seconds, path, body, key] = process.argv.slice(2);
+const [port, seconds, path, body, key, status = '200'] = process.argv.slice(2);
 if (!/^\d+$/.test(port ?? '') || !/^\d+$/.test(seconds ?? '') || !path || body === undefined || !key) {
-    console.error('usage: node bench/cold-timeline.mjs PORT SECONDS PATH BODY KEY');
+    console.error('usage: node bench/cold-timeline.mjs PORT SECONDS PATH BODY KEY [STATUS]');
     process.exit(2);
 }
 for (const tool of ['wrk', 'strace']) {
@@ -40,18 +44,14 @@ if (!pid) {
     process.exit(2);
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'cold-timeline-'));
-const lua = join(dir, 'request.lua');
-writeFileSync(lua, `wrk.method = "POST"
-wrk.body = ${JSON.stringify(body)}
-wrk.headers["Authorization"] = "Bearer ${key}"
-wrk.headers["Content-Type"] = "application/json"
-`);
-const trace = join(dir, 'strace.txt');
+const trace = join(mkdtempSync(join(tmpdir(), 'cold-timeline-')), 'strace.txt');
 const secs = Number(seconds);
+const lua = join(dirname(fileURLToPath(import.meta.url)), 'load.lua');
+const env = { ...process.env, BENCH_METHOD: 'POST', BENCH_BODY: body, BENCH_API_KEY: key, BENCH_STATUS: status,
+    BENCH_CONNECTIONS: '1' };
 // Load first, then trace the middle of the run (strace's attach and detach stay out of it).
 const wrk = spawn('wrk', ['-t1', '-c1', `-d${secs + 3}s`, '-s', lua, `http://127.0.0.1:${port}${path}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'], env,
 });
 let wrkOut = '';
 wrk.stdout.on('data', (d) => (wrkOut += d));
@@ -64,8 +64,9 @@ if (traced.status !== 124 && traced.status !== 0) {
     process.exit(1);
 }
 const wrkStatus = await new Promise((r) => wrk.on('close', r));
-if (wrkStatus !== 0 || /Non-2xx/.test(wrkOut)) {
-    console.error(`some answers were errors; check PATH, BODY and KEY:\n${wrkOut}`);
+const unexpected = /RESULT .*unexpected=(\d+)/.exec(wrkOut)?.[1];
+if (wrkStatus !== 0 || unexpected !== '0') {
+    console.error(`not every answer was ${status}; check PATH, BODY, KEY and STATUS:\n${wrkOut}`);
     process.exit(1);
 }
 
