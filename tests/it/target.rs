@@ -84,6 +84,42 @@ pub fn revocation_bound() -> Duration {
     Duration::from_secs(u64::from(scope_ttl_secs()) + 1)
 }
 
+/// Sends `request` every 100 ms, after a change in the database, until its answer `is_new`, and
+/// returns that answer. Every earlier answer must be the old one (`is_old`), and only requests
+/// *sent* within the revocation bound of the change may get it: the time a slow answer spends on
+/// the way back is not the Worker remembering the old scope.
+pub async fn answer_changes_within_bound<F, Fut>(
+    mut request: F,
+    is_old: impl Fn(&Resp) -> bool,
+    is_new: impl Fn(&Resp) -> bool,
+) -> Resp
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Resp>,
+{
+    let changed = std::time::Instant::now();
+    loop {
+        let sent = changed.elapsed();
+        let r = request().await;
+        if is_new(&r) {
+            return r;
+        }
+        assert!(
+            is_old(&r),
+            "neither the old answer nor the new one: {} {}",
+            r.status,
+            r.body
+        );
+        assert!(
+            sent <= revocation_bound(),
+            "a request sent {sent:?} after the change still got the old answer {} (bound {:?})",
+            r.status,
+            revocation_bound()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// An answer from the API.
 #[derive(Debug)]
 pub struct Resp {
