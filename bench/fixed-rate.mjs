@@ -60,13 +60,16 @@ for (let i = 0; i < total; i++) {
 const elapsed = (performance.now() - start) / 1000;
 agent.destroy();
 
-const summary = (xs) => {
-    xs.sort((a, b) => a - b);
-    const at = (p) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))].toFixed(2);
-    return `p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} p99.9 ${at(0.999)} max ${xs.at(-1).toFixed(1)} ms`;
-};
+fromDue.sort((a, b) => a - b);
+asSent.sort((a, b) => a - b);
+const at = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))].toFixed(2);
+const summary = (xs) =>
+    `p50 ${at(xs, 0.5)} p90 ${at(xs, 0.9)} p99 ${at(xs, 0.99)} p99.9 ${at(xs, 0.999)} max ${xs.at(-1).toFixed(1)} ms`;
 console.log(`${total} requests due at ${rate}/s to 127.0.0.1:${port}${path} over ${elapsed.toFixed(1)} s` +
     (wrong ? `; ${wrong} answered other than ${status}` : `; all answered ${status}`));
 console.log(`  from due:  ${summary(fromDue)}`);
 console.log(`  as sent:   ${summary(asSent)}`);
+// For scripts/bench.
+console.log(`RESULT requests=${total} wrong=${wrong} due_p50_ms=${at(fromDue, 0.5)} due_p99_ms=${at(fromDue, 0.99)} ` +
+    `due_max_ms=${fromDue.at(-1).toFixed(2)} sent_p50_ms=${at(asSent, 0.5)} sent_p99_ms=${at(asSent, 0.99)}`);
 if (wrong) process.exit(1);
