@@ -78,8 +78,8 @@ pub fn scope_ttl_secs() -> u32 {
         .unwrap_or(5)
 }
 
-/// The revocation bound the tests hold the service to: the scope TTL, plus a second for the
-/// request that is in flight when it ends.
+/// The revocation bound the tests hold the service to, counted to when a request is sent: the
+/// scope TTL, plus a second for the way from the test to the Worker's check on a busy machine.
 pub fn revocation_bound() -> Duration {
     Duration::from_secs(u64::from(scope_ttl_secs()) + 1)
 }
