@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Two builds of the Rust Worker, side by side: each round starts `scripts/dev`'s Worker on one
+# build, then the other (the order alternating round by round), and runs wrk with one connection
+# against its own socket for GET /v1/health, warm POST /v1/uploads and POST /v1/downloads, and
+# warm uploads with eight connections. One line per build and cell (bench/load.lua's counts and
+# percentiles), then each build's totals per cell.
+#
+#   bash scripts/build-worker.sh --force && cp -a build /tmp/build-new
+#   git stash && bash scripts/build-worker.sh --force && cp -a build /tmp/build-old && git stash pop
+#   bash bench/ab-builds.sh /tmp/build-old /tmp/build-new [ROUNDS=4] [SECONDS=8]
+#
+# Uses `scripts/dev`'s PostgreSQL, S3 server and demo key (started if needed, with
+# RATE_LIMITS=off), and puts the project's build/ back as it was at the end.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+a=${1:?usage: bench/ab-builds.sh BUILD_A BUILD_B [ROUNDS] [SECONDS]}
+b=${2:?usage: bench/ab-builds.sh BUILD_A BUILD_B [ROUNDS] [SECONDS]}
+rounds=${3:-4}
+seconds=${4:-8}
+for dir in "$a" "$b"; do
+    [[ -f $dir/index_bg.wasm && -f $dir/index.js ]] || { fail "$dir is not a Worker build (no index_bg.wasm / index.js)"; exit 1; }
+done
+command -v wrk >/dev/null || _apt_install wrk
+command -v wrk >/dev/null || { fail "wrk is not installed"; exit 1; }
+
+saved=$(mktemp -d)
+cp -a build "$saved/build"
+restore() {
+    wrangler_stop 8787 >/dev/null 2>&1 || true
+    rm -rf build && cp -a "$saved/build" build && find build -exec touch {} + && rm -rf "$saved"
+}
+trap restore EXIT
+
+results=$(mktemp)
+upload='{"filename":"ab.txt","contentType":"text/plain","size":5}'
+
+# One build under scripts/dev's Worker, then its cells; $1 is its label.
+measure() {
+    local label=$1 dir=$2
+    wrangler_stop 8787 >/dev/null 2>&1 || true
+    # Newer than the sources, so the Worker's build command leaves it as it is.
+    rm -rf build && cp -a "$dir" build && find build -exec touch {} +
+    RATE_LIMITS=off scripts/dev --detach </dev/null >"$results.dev" 2>&1 ||
+        { tail -20 "$results.dev"; fail "scripts/dev did not start the Worker on $dir"; exit 1; }
+    local key port object
+    key=$(sed -n 's/^ *KEY=//p' .dev/first-upload.sh | head -1)
+    port=$(worker_socket_port 8787)
+    object=$(curl -sf "http://127.0.0.1:$port/v1/uploads" -H "Authorization: Bearer $key" \
+        -H 'Content-Type: application/json' -d "$upload" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
+    [[ -n $object ]] || { fail "no upload presigned by the Worker on $dir"; exit 1; }
+    wrk -t1 -c1 -d2s "http://127.0.0.1:$port/v1/health" >/dev/null
+    local cell method path status body conns line
+    for cell in "GET health 200 - 1" "POST uploads 201 $upload 1" "POST downloads 200 {\"key\":\"$object\"} 1" \
+        "POST uploads 201 $upload 8"; do
+        read -r method path status body conns <<<"$cell"
+        [[ $body == - ]] && body=""
+        line=$(BENCH_METHOD=$method BENCH_STATUS=$status BENCH_API_KEY=$key BENCH_CONNECTIONS=$conns \
+            BENCH_BODY=$body wrk -t1 -c"$conns" -d"${seconds}s" -s bench/load.lua \
+            "http://127.0.0.1:$port/v1/$path" | grep '^RESULT')
+        [[ $line == *" unexpected=0 "* ]] || { fail "unexpected answers from $label on $path: $line"; exit 1; }
+        echo "$label $method /v1/$path c$conns $(grep -oE '(requests|seconds|p50_us|p99_us)=[0-9.]+' <<<"$line" | tr '\n' ' ')" |
+            tee -a "$results"
+    done
+}
+
+echo "A: $a"
+echo "B: $b"
+echo "$rounds rounds of ${seconds}s per build and cell, $(date -u '+%Y-%m-%d %H:%M UTC'), HEAD $(git rev-parse --short HEAD)"
+for ((round = 1; round <= rounds; round++)); do
+    if ((round % 2)); then
+        measure A "$a"
+        measure B "$b"
+    else
+        measure B "$b"
+        measure A "$a"
+    fi
+done
+
+echo
+echo "totals (requests / seconds; then each round's p50 in µs):"
+awk '{
+    cell = $2 " " $3 " " $4; key = $1 " " cell
+    split($5, r, "="); split($6, s, "="); split($7, p, "=")
+    req[key] += r[2]; sec[key] += s[2]; p50[key] = p50[key] " " p[2]; cells[cell] = 1
+} END {
+    for (cell in cells) {
+        ra = req["A " cell] / sec["A " cell]; rb = req["B " cell] / sec["B " cell]
+        printf "%-22s A %8.1f req/s  B %8.1f req/s  B/A %.3f   p50s A:%s  B:%s\n", cell, ra, rb, rb / ra, p50["A " cell], p50["B " cell]
+    }
+}' "$results" | sort
+rm -f "$results" "$results.dev"
