@@ -3,7 +3,7 @@
 # build, then the other (the order alternating round by round), and runs wrk with one connection
 # against its own socket for GET /v1/health, warm POST /v1/uploads and POST /v1/downloads, and
 # warm uploads with eight connections. One line per build and cell (bench/load.lua's counts and
-# percentiles), then each build's totals per cell.
+# percentiles, and the CPU time of the Worker's processes), then each build's totals per cell.
 #
 #   bash scripts/build-worker.sh --force && cp -a build /tmp/build-new
 #   git stash && bash scripts/build-worker.sh --force && cp -a build /tmp/build-old && git stash pop
@@ -52,16 +52,18 @@ measure() {
         -H 'Content-Type: application/json' -d "$upload" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
     [[ -n $object ]] || { fail "no upload presigned by the Worker on $dir"; exit 1; }
     wrk -t1 -c1 -d2s "http://127.0.0.1:$port/v1/health" >/dev/null
-    local cell method path status body conns line
+    local cell method path status body conns line before after
     for cell in "GET health 200 - 1" "POST uploads 201 $upload 1" "POST downloads 200 {\"key\":\"$object\"} 1" \
         "POST uploads 201 $upload 8"; do
         read -r method path status body conns <<<"$cell"
         [[ $body == - ]] && body=""
+        before=$(workerd_cpu_us 8787)
         line=$(BENCH_METHOD=$method BENCH_STATUS=$status BENCH_API_KEY=$key BENCH_CONNECTIONS=$conns \
             BENCH_BODY=$body wrk -t1 -c"$conns" -d"${seconds}s" -s bench/load.lua \
             "http://127.0.0.1:$port/v1/$path" | grep '^RESULT')
+        after=$(workerd_cpu_us 8787)
         [[ $line == *" unexpected=0 "* ]] || { fail "unexpected answers from $label on $path: $line"; exit 1; }
-        echo "$label $method /v1/$path c$conns $(grep -oE '(requests|seconds|p50_us|p99_us)=[0-9.]+' <<<"$line" | tr '\n' ' ')" |
+        echo "$label $method /v1/$path c$conns $(grep -oE '(requests|seconds|p50_us|p99_us)=[0-9.]+' <<<"$line" | tr '\n' ' ')cpu_us=$((after - before))" |
             tee -a "$results"
     done
 }
@@ -80,15 +82,18 @@ for ((round = 1; round <= rounds; round++)); do
 done
 
 echo
-echo "totals (requests / seconds; then each round's p50 in µs):"
+echo "totals (req/s: requests over seconds; CPU: the Worker's workerd processes' utime + stime per request,"
+echo "in /proc's 1/$(getconf CLK_TCK) s ticks; then each round's p50 in µs):"
 awk '{
     cell = $2 " " $3 " " $4; key = $1 " " cell
-    split($5, r, "="); split($6, s, "="); split($7, p, "=")
-    req[key] += r[2]; sec[key] += s[2]; p50[key] = p50[key] " " p[2]; cells[cell] = 1
+    split($5, r, "="); split($6, s, "="); split($7, p, "="); split($9, c, "=")
+    req[key] += r[2]; sec[key] += s[2]; cpu[key] += c[2]; p50[key] = p50[key] " " p[2]; cells[cell] = 1
 } END {
     for (cell in cells) {
-        ra = req["A " cell] / sec["A " cell]; rb = req["B " cell] / sec["B " cell]
-        printf "%-22s A %8.1f req/s  B %8.1f req/s  B/A %.3f   p50s A:%s  B:%s\n", cell, ra, rb, rb / ra, p50["A " cell], p50["B " cell]
+        a = "A " cell; b = "B " cell
+        printf "%-22s req/s A %7.1f B %7.1f (B/A %.3f)  CPU/req A %4.0f B %4.0f µs (B/A %.3f)  p50s A:%s  B:%s\n", cell,
+            req[a] / sec[a], req[b] / sec[b], (req[b] / sec[b]) / (req[a] / sec[a]),
+            cpu[a] / req[a], cpu[b] / req[b], (cpu[b] / req[b]) / (cpu[a] / req[a]), p50[a], p50[b]
     }
 }' "$results" | sort
 rm -f "$results" "$results.dev"

@@ -833,6 +833,19 @@ worker_socket_port() {
     return 1
 }
 
+# CPU time (µs, in /proc's clock ticks) of the workerd processes in the process group of the
+# wrangler dev on PORT: `wrangler dev`'s proxy and the Worker. scripts/bench, bench/ab-builds.sh.
+workerd_cpu_us() {
+    local pgid ticks=0 pid
+    pgid="$(cat "$(_wrangler_pidfile "$1")")"
+    for pid in $(pgrep -g "$pgid" -x workerd); do
+        # Fields 14 and 15 (utime, stime), counted after the ")" that closes the command name.
+        ticks=$((ticks + $(sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    ((ticks > 0)) || { fail "no workerd process (with CPU time) under wrangler on port $1"; return 1; }
+    printf '%s' $((ticks * 1000000 / $(getconf CLK_TCK)))
+}
+
 wrangler_stop() {
     local port pidfile pid
     if [[ $# -eq 0 ]]; then
