@@ -12,11 +12,10 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{console_error, console_log, console_warn, event, ByteStream, Context, Env};
+use worker::{console_error, console_log, console_warn, event, ByteStream, Context, Env, Headers, Response};
 
 use crate::api::{self, ApiError, MAX_BODY_BYTES};
 use crate::db_socket::DbSocket;
-use crate::header_lines;
 use crate::pg_handshake::{self, HandshakeError, Replay};
 use crate::runtime::{
     log_line, AllowedOrigins, Config, FetchError, IsolateState, Level, LimitOutcome, OutboundRequest, OutboundResponse,
@@ -79,7 +78,7 @@ fn start() {
 // The platform's request, not `worker::Request`: making one reads `request.cf`, which workerd
 // parses from JSON on every request, and nothing here uses it.
 #[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let mut random = [0u8; 8];
     // Without randomness the id is all zeros; a request is never refused for a log field.
     let _ = getrandom::getrandom(&mut random);
@@ -88,14 +87,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
         Ok(head) => api::request_id(head.headers(), random),
         Err(_) => hex::encode(random),
     };
-    let origin = match &head {
-        Ok(head) => head
-            .headers()
-            .get(http::header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        Err(_) => req.headers().get("origin").ok().flatten(),
-    };
+    let origin = req.headers().get("origin").ok().flatten();
     let isolate = match isolate(&env) {
         Ok(isolate) => isolate,
         Err(reason) => {
@@ -104,12 +96,12 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
             let allowed = AllowedOrigins::parse(&env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default());
             let e = ApiError::Misconfigured(reason);
             log_error(&request_id, &e);
-            return to_platform(api::refuse(&e, &allowed, origin.as_deref(), &request_id));
+            return to_worker(api::refuse(&e, &allowed, origin.as_deref(), &request_id));
         }
     };
     let refuse = |e: ApiError| {
         log_error(&request_id, &e);
-        to_platform(api::refuse(
+        to_worker(api::refuse(
             &e,
             &isolate.config.allowed_origins,
             origin.as_deref(),
@@ -131,7 +123,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let rt = WorkerRuntime::new(env, Rc::clone(&isolate), request_id.clone());
     let handled = api::handle(&rt, request).await;
     report_memory(&isolate, rt.now_ms(), &request_id);
-    let response = to_platform(handled.response);
+    let response = to_worker(handled.response);
     // Only a request that writes the isolate's queue or has a connection to close asks the
     // platform to wait for it: a `wait_until` costs the response time even when its promise
     // settles at once (about 0.03 ms under `wrangler dev`, once 4 ms; BENCHMARKS.md, "What a
@@ -223,21 +215,18 @@ fn config(env: &Env) -> Result<Config, String> {
     Ok(config)
 }
 
-/// The request's method, path, query and headers as `http` types, read in one call
-/// (`header_lines` says why).
+/// The request's method, path, query and headers as `http` types.
 fn request_head(req: &web_sys::Request) -> Result<http::Request<()>, String> {
-    let text = js_request_head(req);
-    let (method, url, lines) =
-        header_lines::read_head(&text).ok_or_else(|| "the platform's request has no method and URL".to_owned())?;
     let mut head = http::Request::builder()
-        .method(method)
-        .uri(api::path_and_query(url))
+        .method(req.method().as_str())
+        .uri(api::path_and_query(&req.url()))
         .body(())
         .map_err(|e| e.to_string())?;
+    // Straight into the map: each value's string is taken over, not copied, and checked once.
     let headers = head.headers_mut();
-    for (name, value) in header_lines::read(lines) {
+    for (name, value) in Headers(req.headers()).entries() {
         let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
-        let value = http::HeaderValue::from_bytes(value.as_bytes()).map_err(|e| e.to_string())?;
+        let value = http::HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|e| e.to_string())?;
         headers.append(name, value);
     }
     Ok(head)
@@ -311,10 +300,20 @@ async fn read_body(
     Ok(Bytes::from(body))
 }
 
-/// The platform's response for `response`, made in one call (`header_lines` says why).
-fn to_platform(response: http::Response<Bytes>) -> worker::Result<web_sys::Response> {
+fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
     let (parts, body) = response.into_parts();
-    js_new_response(parts.status.as_u16(), &header_lines::write(&parts.headers), &body).map_err(worker::Error::from)
+    let headers = Headers::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers.append(name.as_str(), value)?;
+        }
+    }
+    let response = if body.is_empty() {
+        Response::empty()?
+    } else {
+        Response::from_bytes(body.to_vec())?
+    };
+    Ok(response.with_status(parts.status.as_u16()).with_headers(headers))
 }
 
 /// Opens a session on `socket`, with SCRAM's key stretching in WebCrypto, once per password and
@@ -345,38 +344,6 @@ async fn handshake(
     pg_handshake::start(socket, config, &nonce, stretch)
         .await
         .map_err(failed)
-}
-
-// A request's head in, a response out, one call each; the headers as `header_lines`' lines.
-// The body is copied (`slice`) before the wasm memory it is read from can change.
-#[wasm_bindgen(inline_js = r#"
-function lines(headers) {
-    let text = "";
-    for (const [name, value] of headers) text += name + ":" + value + "\n";
-    return text;
-}
-export function request_head(request) {
-    return request.method + " " + request.url + "\n" + lines(request.headers);
-}
-export function header_lines(headers) {
-    return lines(headers);
-}
-export function new_response(status, text, body) {
-    const headers = new Headers();
-    for (const line of text.split("\n")) {
-        const colon = line.indexOf(":");
-        if (colon > 0) headers.append(line.slice(0, colon), line.slice(colon + 1));
-    }
-    return new Response(body.length > 0 ? body.slice() : null, { status, headers });
-}
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = request_head)]
-    fn js_request_head(request: &web_sys::Request) -> String;
-    #[wasm_bindgen(js_name = header_lines)]
-    fn js_header_lines(headers: &web_sys::Headers) -> String;
-    #[wasm_bindgen(js_name = new_response, catch)]
-    fn js_new_response(status: u16, lines: &str, body: &[u8]) -> Result<web_sys::Response, JsValue>;
 }
 
 #[wasm_bindgen]
@@ -506,8 +473,9 @@ impl Runtime for WorkerRuntime {
             .map_err(err)?
             .unchecked_into();
         let status = response.status();
-        let headers = header_lines::read(&js_header_lines(&response.headers()))
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned()))
+        let headers = Headers(response.headers())
+            .entries()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
             .collect();
         // S3's answers here are small XML documents (or nothing, for HEAD).
         let body = JsFuture::from(response.array_buffer().map_err(err)?)

@@ -50,8 +50,5 @@ pub mod vault;
 mod db_socket;
 #[cfg(target_arch = "wasm32")]
 mod edge;
-// Used by the Worker only; compiled everywhere so its tests run natively.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-mod header_lines;
 #[cfg(target_arch = "wasm32")]
 mod webcrypto;
