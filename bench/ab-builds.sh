@@ -5,9 +5,9 @@
 # warm uploads with eight connections. One line per build and cell (bench/load.lua's counts and
 # percentiles, and the CPU time of the Worker's processes), then each build's totals per cell.
 #
-#   bash scripts/build-worker.sh --force && cp -a build /tmp/build-new
-#   git stash && bash scripts/build-worker.sh --force && cp -a build /tmp/build-old && git stash pop
-#   bash bench/ab-builds.sh /tmp/build-old /tmp/build-new [ROUNDS=4] [SECONDS=8]
+#   bash scripts/build-worker.sh --force && cp -a build /tmp/build-new     # this working tree
+#   git worktree add /tmp/old OLD_COMMIT && (cd /tmp/old && bash scripts/build-worker.sh --force)
+#   bash bench/ab-builds.sh /tmp/old/build /tmp/build-new [ROUNDS=4] [SECONDS=8]
 #
 # Uses `scripts/dev`'s PostgreSQL, S3 server and demo key (started if needed, with
 # RATE_LIMITS=off), and puts the project's build/ back as it was at the end.
