@@ -23,14 +23,17 @@ seconds=${4:-8}
 for dir in "$a" "$b"; do
     [[ -f $dir/index_bg.wasm && -f $dir/index.js ]] || { fail "$dir is not a Worker build (no index_bg.wasm / index.js)"; exit 1; }
 done
-command -v wrk >/dev/null || _apt_install wrk
-command -v wrk >/dev/null || { fail "wrk is not installed"; exit 1; }
+ensure_wrk || exit 1
 
+# build/ is put back with its own times (cp -a): a build older than the sources stays so, and is
+# rebuilt when next needed.
 saved=$(mktemp -d)
-cp -a build "$saved/build"
+[[ -d build ]] && cp -a build "$saved/build"
 restore() {
     wrangler_stop 8787 >/dev/null 2>&1 || true
-    rm -rf build && cp -a "$saved/build" build && find build -exec touch {} + && rm -rf "$saved"
+    rm -rf build
+    if [[ -d $saved/build ]]; then cp -a "$saved/build" build; fi
+    rm -rf "$saved"
 }
 trap restore EXIT
 

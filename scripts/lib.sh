@@ -666,6 +666,12 @@ js_worker_start() {
 }
 
 # bench/node_modules for the JavaScript reference Worker (pinned in bench/package-lock.json).
+# wrk, the load generator of the benchmarks (Debian's package), installed when missing.
+ensure_wrk() {
+    command -v wrk >/dev/null || _apt_install wrk || return 1
+    command -v wrk >/dev/null || { fail "wrk is not installed"; return 1; }
+}
+
 ensure_bench_tools() {
     if [[ ! -f "$CARCOSA_ROOT/bench/node_modules/.package-lock.json" ||
         "$CARCOSA_ROOT/bench/package-lock.json" -nt "$CARCOSA_ROOT/bench/node_modules/.package-lock.json" ]]; then
