@@ -420,6 +420,78 @@ pg_start_tls() {
     printf '\n'
 }
 
+# --- a connection pool (pgbouncer, for scripts/bench) -------------------------------------------
+
+ensure_pgbouncer() {
+    command -v pgbouncer >/dev/null || _apt_install pgbouncer || return 1
+    command -v pgbouncer >/dev/null || { fail "pgbouncer is not installed"; return 1; }
+}
+
+# pool_start DIR PORT PG_PORT ADMIN_URL: pgbouncer on 127.0.0.1:PORT in front of the PostgreSQL on
+# 127.0.0.1:PG_PORT, pooling by transaction, as Hyperdrive pools in production: a client's
+# connection and login end at the pool, and its statements run on server connections opened
+# once. Clients log in with SCRAM-SHA-256 against the postgres role's own secret (read through
+# ADMIN_URL), as they would at the server. Like the server it runs as the postgres user when
+# started as root, with its files where that user can read them (pg_data_dir).
+pool_start() {
+    local dir port pg_port admin secret
+    [[ $# -eq 4 ]] || { fail "usage: pool_start DIR PORT PG_PORT ADMIN_URL"; return 1; }
+    dir="$(pg_data_dir "$1")" || return 1
+    port="$2" pg_port="$3" admin="$4"
+    ensure_pgbouncer || return 1
+    pool_stop "$1" || return 1
+    _pg_prepare_dir "$dir" || return 1
+    [[ "$dir" == "$(_abspath "$1")" ]] || printf '%s\n' "$dir" >"$1/location"
+    secret="$("$(pg_bindir)/psql" "$admin" -XtAq -v ON_ERROR_STOP=1 \
+        -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'")" ||
+        { fail "pool_start: could not read the postgres role's secret"; return 1; }
+    [[ "$secret" == SCRAM-SHA-256\$* ]] || { fail "pool_start: the postgres role has no SCRAM secret"; return 1; }
+    (umask 077 && printf '"postgres" "%s"\n' "$secret" >"$dir/userlist.txt") || return 1
+    # A client's start-up may name extra_float_digits (pg does), which pgbouncer does not track.
+    # No line per login: at hundreds of logins a second the log would be the pool's main work.
+    cat >"$dir/pgbouncer.ini" <<EOF || return 1
+[databases]
+* = host=127.0.0.1 port=$pg_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 8
+max_client_conn = 200
+ignore_startup_parameters = extra_float_digits
+log_connections = 0
+log_disconnections = 0
+pidfile = $dir/pgbouncer.pid
+logfile = $dir/pgbouncer.log
+EOF
+    [[ $EUID -eq 0 ]] && chown postgres: "$dir/userlist.txt" "$dir/pgbouncer.ini"
+    _pg_as_owner pgbouncer -d -q "$dir/pgbouncer.ini" ||
+        { fail "pgbouncer did not start on port $port" "$dir/pgbouncer.log"; return 1; }
+    for _ in $(seq 1 50); do
+        "$(pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" && break
+        sleep 0.1
+    done
+    "$(pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" ||
+        { fail "pgbouncer does not accept connections on 127.0.0.1:$port" "$dir/pgbouncer.log"; return 1; }
+    say "connection pool running: 127.0.0.1:$port -> 127.0.0.1:$pg_port (pgbouncer, transaction pooling)"
+}
+
+# Stops the pgbouncer pool_start started in DIR, if it still runs.
+pool_stop() {
+    local dir pid
+    [[ $# -eq 1 ]] || { fail "usage: pool_stop DIR"; return 1; }
+    dir="$(pg_data_dir "$1")" || return 1
+    pid="$(cat "$dir/pgbouncer.pid" 2>/dev/null)" || return 0
+    if [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q pgbouncer; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do [[ -e "/proc/$pid" ]] || break; sleep 0.1; done
+    fi
+    rm -f "$dir/pgbouncer.pid"
+}
+
 # --- S3 (s3s-fs) ------------------------------------------------------------------------------
 
 # Starts a command in a new session (it outlives the calling script, and its process group can
