@@ -427,26 +427,31 @@ ensure_pgbouncer() {
     command -v pgbouncer >/dev/null || { fail "pgbouncer is not installed"; return 1; }
 }
 
-# pool_start DIR PORT PG_PORT ADMIN_URL: pgbouncer on 127.0.0.1:PORT in front of the PostgreSQL on
-# 127.0.0.1:PG_PORT, pooling by transaction, as Hyperdrive pools in production: a client's
-# connection and login end at the pool, and its statements run on server connections opened
-# once. Clients log in with SCRAM-SHA-256 against the postgres role's own secret (read through
-# ADMIN_URL), as they would at the server. Like the server it runs as the postgres user when
-# started as root, with its files where that user can read them (pg_data_dir).
+# pool_start DIR PORT PG_PORT ADMIN_URL [ROLE...]: pgbouncer on 127.0.0.1:PORT in front of the
+# PostgreSQL on 127.0.0.1:PG_PORT, pooling by transaction, as Hyperdrive pools in production: a
+# client's connection and login end at the pool, and its statements run on server connections
+# opened once. The roles (default: postgres) log in with SCRAM-SHA-256 against their own secrets
+# (read through ADMIN_URL), as they would at the server. Like the server it runs as the postgres
+# user when started as root, with its files where that user can read them (pg_data_dir).
 pool_start() {
-    local dir port pg_port admin secret
-    [[ $# -eq 4 ]] || { fail "usage: pool_start DIR PORT PG_PORT ADMIN_URL"; return 1; }
-    dir="$(pg_data_dir "$1")" || return 1
-    port="$2" pg_port="$3" admin="$4"
+    local base dir port pg_port admin role secret
+    [[ $# -ge 4 ]] || { fail "usage: pool_start DIR PORT PG_PORT ADMIN_URL [ROLE...]"; return 1; }
+    base="$1" port="$2" pg_port="$3" admin="$4"
+    shift 4
+    [[ $# -gt 0 ]] || set -- postgres
+    dir="$(pg_data_dir "$base")" || return 1
     ensure_pgbouncer || return 1
-    pool_stop "$1" || return 1
+    pool_stop "$base" || return 1
     _pg_prepare_dir "$dir" || return 1
-    [[ "$dir" == "$(_abspath "$1")" ]] || printf '%s\n' "$dir" >"$1/location"
-    secret="$("$(pg_bindir)/psql" "$admin" -XtAq -v ON_ERROR_STOP=1 \
-        -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'")" ||
-        { fail "pool_start: could not read the postgres role's secret"; return 1; }
-    [[ "$secret" == SCRAM-SHA-256\$* ]] || { fail "pool_start: the postgres role has no SCRAM secret"; return 1; }
-    (umask 077 && printf '"postgres" "%s"\n' "$secret" >"$dir/userlist.txt") || return 1
+    [[ "$dir" == "$(_abspath "$base")" ]] || printf '%s\n' "$dir" >"$base/location"
+    (umask 077 && : >"$dir/userlist.txt") || return 1
+    for role in "$@"; do
+        secret="$("$(pg_bindir)/psql" "$admin" -XtAq -v ON_ERROR_STOP=1 -v role="$role" \
+            <<<"SELECT rolpassword FROM pg_authid WHERE rolname = :'role'")" ||
+            { fail "pool_start: could not read the secret of role $role"; return 1; }
+        [[ "$secret" == SCRAM-SHA-256\$* ]] || { fail "pool_start: role $role has no SCRAM secret"; return 1; }
+        printf '"%s" "%s"\n' "$role" "$secret" >>"$dir/userlist.txt" || return 1
+    done
     # A client's start-up may name extra_float_digits (pg does), which pgbouncer does not track.
     # No line per login: at hundreds of logins a second the log would be the pool's main work.
     cat >"$dir/pgbouncer.ini" <<EOF || return 1
