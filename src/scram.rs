@@ -446,6 +446,30 @@ mod tests {
     }
 
     #[test]
+    fn right_to_left_passwords_follow_rfc_3454_tables_d1_and_d2() {
+        // An Arabic ligature (class AL) becomes its two letters (AL, AL): right-to-left throughout,
+        // so SASLprep succeeds.
+        assert_eq!(
+            normalize("\u{FEFB}".as_bytes()).as_slice(),
+            "\u{0644}\u{0627}".as_bytes()
+        );
+        // Hebrew letters (R; a wide alef becomes an alef) around a digit (EN, in neither table):
+        // right-to-left at both ends, so SASLprep succeeds.
+        let hebrew = "\u{05D0}1\u{FB21}";
+        assert_eq!(normalize(hebrew.as_bytes()).as_slice(), "\u{05D0}1\u{05D0}".as_bytes());
+        // Right-to-left and left-to-right ("IX" from U+2168) together are prohibited, and so is
+        // right-to-left text that does not end with a right-to-left character: the password is
+        // used as given, as PostgreSQL does.
+        for prohibited in ["\u{FEFB}\u{2168}", "\u{2168}\u{FEFB}", "\u{FEFB}1"] {
+            assert_eq!(
+                normalize(prohibited.as_bytes()).as_slice(),
+                prohibited.as_bytes(),
+                "{prohibited:?}"
+            );
+        }
+    }
+
+    #[test]
     fn matches_postgres_protocol() {
         use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
         // Its nonce is random: read it from its first message and use the same one.

@@ -3,6 +3,9 @@
 //! The same `Client` type serves the Worker (over a Hyperdrive socket) and native code, so these
 //! functions run unchanged in both. Hot-path statements use `query_typed`, which sends parameter
 //! types with the statement and so costs one round trip instead of prepare + execute.
+//! Nothing here leaves state on a connection for a later statement (no named statements, no
+//! session settings, no user-defined types in results): Hyperdrive pools connections per
+//! transaction (ARCHITECTURE.md, "Pooled connections").
 //!
 //! Timestamps are Prisma's `TIMESTAMP(3)` (UTC, no zone); they cross this boundary as Unix
 //! milliseconds, and every write passes the caller's clock so that the core stays testable.
