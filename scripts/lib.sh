@@ -420,7 +420,7 @@ pg_start_tls() {
     printf '\n'
 }
 
-# --- a connection pool (pgbouncer, for scripts/bench) -------------------------------------------
+# --- a connection pool (pgbouncer, for scripts/test and scripts/bench) --------------------------
 
 ensure_pgbouncer() {
     command -v pgbouncer >/dev/null || _apt_install pgbouncer || return 1
