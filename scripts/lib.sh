@@ -298,14 +298,22 @@ pg_start() {
         fail "PostgreSQL did not start in $dir on port $port" "$dir/postgres.log"
         return 1
     fi
-    for _ in $(seq 1 60); do
-        "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break
-        sleep 0.5
-    done
-    "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" ||
+    _pg_wait_ready "$port" 60 0.5 ||
         { fail "PostgreSQL in $dir does not accept TCP connections on 127.0.0.1:$port" "$dir/postgres.log"; return 1; }
     say "PostgreSQL running: $(pg_url "$port") (data: $data)"
     _pg_export "$port"
+}
+
+# Whether something speaking PostgreSQL's protocol (the server, the pool) accepts connections on
+# 127.0.0.1:PORT within TRIES checks DELAY seconds apart.
+_pg_wait_ready() {
+    local port="$1" tries="$2" delay="$3" bin
+    bin="$(pg_bindir)" || return 1
+    for _ in $(seq 1 "$tries"); do
+        "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && return 0
+        sleep "$delay"
+    done
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"
 }
 
 _pg_export() {
@@ -475,11 +483,7 @@ EOF
     [[ $EUID -eq 0 ]] && chown postgres: "$dir/userlist.txt" "$dir/pgbouncer.ini"
     _pg_as_owner pgbouncer -d -q "$dir/pgbouncer.ini" ||
         { fail "pgbouncer did not start on port $port" "$dir/pgbouncer.log"; return 1; }
-    for _ in $(seq 1 50); do
-        "$(pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" && break
-        sleep 0.1
-    done
-    "$(pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$port" ||
+    _pg_wait_ready "$port" 50 0.1 ||
         { fail "pgbouncer does not accept connections on 127.0.0.1:$port" "$dir/pgbouncer.log"; return 1; }
     say "connection pool running: 127.0.0.1:$port -> 127.0.0.1:$pg_port (pgbouncer, transaction pooling)"
 }
