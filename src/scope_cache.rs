@@ -11,6 +11,9 @@
 //! The TTL is the revocation bound: a revoked key, a removed share or a lowered permission keeps
 //! working in an isolate that resolved it for at most `ttl` after that resolution. Nothing here
 //! reads a clock or does IO; the caller passes `now_ms`.
+//!
+//! Every map is bounded. A full map first drops what has expired; if it is still full, the least
+//! recently used quarter goes, so a burst of new keys costs the keys in use nothing.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -71,6 +74,21 @@ pub enum Cached {
 struct Entry {
     answer: Cached,
     expires_at_ms: i64,
+    /// When it was last put or found, on the cache's own counter.
+    used: u64,
+}
+
+/// Makes room in a map that reached its capacity: drops the quarter of its entries with the
+/// oldest stamps (and any that share the newest of those stamps). One pass per quarter of the
+/// capacity, so a put costs O(1) amortised and a hit only writes a stamp: no recency list to keep
+/// in order.
+fn evict_oldest_quarter<K, V, T: Ord + Copy>(map: &mut HashMap<K, V>, stamp: impl Fn(&V) -> T) {
+    let mut stamps: Vec<T> = map.values().map(&stamp).collect();
+    let Some(nth) = map.len().div_ceil(4).checked_sub(1) else {
+        return;
+    };
+    let (_, &mut cutoff, _) = stamps.select_nth_unstable(nth);
+    map.retain(|_, v| stamp(v) > cutoff);
 }
 
 /// Resolved scopes and unknown keys, each remembered for `ttl_ms`.
@@ -79,6 +97,8 @@ pub struct ScopeCache {
     ttl_ms: i64,
     known: HashMap<CacheKey, Entry>,
     unknown: HashMap<CacheKey, Entry>,
+    /// Stamps entries in the order they are used.
+    clock: u64,
 }
 
 impl ScopeCache {
@@ -95,6 +115,7 @@ impl ScopeCache {
             ttl_ms: i64::from(ttl_secs) * 1000,
             known: HashMap::new(),
             unknown: HashMap::new(),
+            clock: 0,
         }
     }
 
@@ -110,9 +131,11 @@ impl ScopeCache {
             return None;
         }
         let k = CacheKey::new(key, tenant);
+        self.clock += 1;
         for map in [&mut self.known, &mut self.unknown] {
-            if let Some(entry) = map.get(&k) {
+            if let Some(entry) = map.get_mut(&k) {
                 if now_ms < entry.expires_at_ms {
+                    entry.used = self.clock;
                     return Some(entry.answer.clone());
                 }
                 map.remove(&k);
@@ -134,15 +157,16 @@ impl ScopeCache {
         if map.len() >= capacity {
             map.retain(|_, e| now_ms < e.expires_at_ms);
             if map.len() >= capacity {
-                // Still full of fresh entries: start over rather than track recency on every hit.
-                map.clear();
+                evict_oldest_quarter(map, |e| e.used);
             }
         }
+        self.clock += 1;
         map.insert(
             CacheKey::new(key, tenant),
             Entry {
                 answer: answer.clone(),
                 expires_at_ms: now_ms.saturating_add(self.ttl_ms),
+                used: self.clock,
             },
         );
         answer
@@ -175,7 +199,7 @@ impl UnknownKeyBudget {
     pub const LIMIT: u32 = 20;
     /// The window, in milliseconds.
     pub const WINDOW_MS: i64 = 60_000;
-    /// Clients tracked at most; beyond it the memory starts over.
+    /// Clients tracked at most.
     const CAPACITY: usize = 4096;
 
     /// `Some(seconds to wait)` if `client` used up its budget in the window running at `now_ms`.
@@ -200,7 +224,8 @@ impl UnknownKeyBudget {
         if self.windows.len() >= Self::CAPACITY {
             self.windows.retain(|_, (start, _)| now_ms < *start + Self::WINDOW_MS);
             if self.windows.len() >= Self::CAPACITY {
-                self.windows.clear();
+                // The windows that started first end first.
+                evict_oldest_quarter(&mut self.windows, |(start, _)| *start);
             }
         }
         self.windows.insert(client.to_owned(), (now_ms, 1));
@@ -212,7 +237,9 @@ impl UnknownKeyBudget {
 /// [`ScopeCache`] or the database decides it.
 #[derive(Debug, Default)]
 pub struct SignableCache {
-    entries: HashMap<String, (BucketRow, Rc<Signable>)>,
+    /// Per bucket id: the row, what it decrypted to, and when it was last used.
+    entries: HashMap<String, (BucketRow, Rc<Signable>, u64)>,
+    clock: u64,
 }
 
 impl SignableCache {
@@ -228,16 +255,19 @@ impl SignableCache {
         row: &BucketRow,
         make: impl FnOnce() -> Result<Signable, E>,
     ) -> Result<Rc<Signable>, E> {
-        if let Some((stored, signable)) = self.entries.get(&row.id) {
+        self.clock += 1;
+        if let Some((stored, signable, used)) = self.entries.get_mut(&row.id) {
             if stored == row {
+                *used = self.clock;
                 return Ok(Rc::clone(signable));
             }
         }
         let signable = Rc::new(make()?);
         if self.entries.len() >= Self::CAPACITY {
-            self.entries.clear();
+            evict_oldest_quarter(&mut self.entries, |(_, _, used)| *used);
         }
-        self.entries.insert(row.id.clone(), (row.clone(), Rc::clone(&signable)));
+        self.entries
+            .insert(row.id.clone(), (row.clone(), Rc::clone(&signable), self.clock));
         Ok(signable)
     }
 }
@@ -339,6 +369,58 @@ mod tests {
     }
 
     #[test]
+    fn a_full_cache_drops_the_least_recently_used_quarter() {
+        let mut c = ScopeCache::new(60);
+        let hot = KeyRef::Hash("hot");
+        c.put(hot, None, Some(row("hot")), 0);
+        for i in 1..ScopeCache::CAPACITY {
+            c.put(KeyRef::Hash(&format!("k{i}")), None, Some(row("k")), 0);
+            // The first key put is also the one in use.
+            assert!(c.get(hot, None, 0).is_some());
+        }
+        assert_eq!(c.len(), ScopeCache::CAPACITY);
+        c.put(KeyRef::Hash("new"), None, Some(row("new")), 1);
+        assert_eq!(
+            c.len(),
+            ScopeCache::CAPACITY - ScopeCache::CAPACITY / 4 + 1,
+            "a quarter went"
+        );
+        assert_eq!(known_id(c.get(hot, None, 1)).as_deref(), Some("hot"), "in use, so kept");
+        assert_eq!(known_id(c.get(KeyRef::Hash("new"), None, 1)).as_deref(), Some("new"));
+        assert!(c.get(KeyRef::Hash("k1"), None, 1).is_none(), "the oldest unused went");
+        let last = ScopeCache::CAPACITY - 1;
+        assert!(
+            c.get(KeyRef::Hash(&format!("k{last}")), None, 1).is_some(),
+            "the newest stayed"
+        );
+
+        // A flood of new keys, each used once, never costs the key in use its entry.
+        for i in 0..ScopeCache::CAPACITY * 3 {
+            c.put(KeyRef::Hash(&format!("flood{i}")), None, Some(row("k")), 2);
+            if i % 512 == 0 {
+                assert!(c.get(hot, None, 2).is_some(), "evicted after {i} new keys");
+            }
+            assert!(c.len() <= ScopeCache::CAPACITY);
+        }
+    }
+
+    #[test]
+    fn eviction_takes_at_least_a_quarter_oldest_first() {
+        let mut map: HashMap<u32, i64> = (0..8).map(|i| (i, i64::from(i / 2))).collect();
+        evict_oldest_quarter(&mut map, |stamp| *stamp);
+        let mut left: Vec<u32> = map.into_keys().collect();
+        left.sort_unstable();
+        assert_eq!(left, [2, 3, 4, 5, 6, 7], "the two oldest (sharing a stamp) went");
+        // Ties at the cutoff go with it: more than a quarter, never less.
+        let mut map: HashMap<u32, i64> = (0..8).map(|i| (i, i64::from(i.min(5) / 3))).collect();
+        evict_oldest_quarter(&mut map, |stamp| *stamp);
+        assert_eq!(map.len(), 5);
+        let mut empty: HashMap<u32, i64> = HashMap::new();
+        evict_oldest_quarter(&mut empty, |stamp| *stamp);
+        assert!(empty.is_empty());
+    }
+
+    #[test]
     fn ttl_zero_remembers_nothing() {
         let mut c = ScopeCache::new(0);
         assert!(!c.enabled());
@@ -380,5 +462,32 @@ mod tests {
         // Rotated credentials: same bucket id, new sealed value.
         c.get_or_try(&bucket_row("secret-b"), make).unwrap();
         assert_eq!(made.get(), 2);
+    }
+
+    #[test]
+    fn a_full_signable_cache_keeps_the_buckets_in_use() {
+        let mut c = SignableCache::default();
+        let make = || {
+            Ok::<_, ()>(Signable {
+                bucket: Bucket::new("http://127.0.0.1:9000", UrlStyle::Path, "uploads", "us-east-1").unwrap(),
+                credentials: Credentials::new("AKID", "secret"),
+            })
+        };
+        let mut hot = bucket_row("hot");
+        "hot".clone_into(&mut hot.id);
+        for i in 0..SignableCache::CAPACITY * 2 {
+            let mut other = bucket_row("secret");
+            other.id = format!("bucket-{i}");
+            c.get_or_try(&other, make).unwrap();
+            c.get_or_try(&hot, make).unwrap();
+            assert!(c.entries.len() <= SignableCache::CAPACITY);
+        }
+        let made = std::cell::Cell::new(0);
+        c.get_or_try(&hot, || {
+            made.set(1);
+            make()
+        })
+        .unwrap();
+        assert_eq!(made.get(), 0, "the bucket in use was never dropped");
     }
 }
