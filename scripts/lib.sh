@@ -309,11 +309,12 @@ pg_start() {
 _pg_wait_ready() {
     local port="$1" tries="$2" delay="$3" bin
     bin="$(pg_bindir)" || return 1
+    # As a role both know (the default is the caller's, root, which the pool would log as unknown).
     for _ in $(seq 1 "$tries"); do
-        "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && return 0
+        "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres && return 0
         sleep "$delay"
     done
-    "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres
 }
 
 _pg_export() {
