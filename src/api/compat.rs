@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::json::{self, Metadata, Text};
 use super::uploads::{complete_upload, presign_upload, Overwrite, PresignUpload};
@@ -53,11 +53,7 @@ pub async fn init<R: Runtime>(
     };
     // The SDK sends only `Content-Type` with its PUT, so `If-None-Match` cannot be signed here.
     let up = presign_upload(rt, &caller, presign, Some(project_id), Overwrite::Allow, deferred).await?;
-    let headers: serde_json::Map<String, Value> = up
-        .headers
-        .into_iter()
-        .map(|(name, value)| (name, Value::String(value)))
-        .collect();
+    let headers = up.headers_json();
     Ok(json::ok(
         StatusCode::OK,
         &json!({

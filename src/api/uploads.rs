@@ -60,11 +60,7 @@ pub async fn presign<R: Runtime>(
     caller.check(Operation::Upload)?;
     let body: PresignUpload = json::parse(req)?;
     let up = presign_upload(rt, &caller, body, None, Overwrite::Refuse, deferred).await?;
-    let headers: serde_json::Map<String, Value> = up
-        .headers
-        .into_iter()
-        .map(|(name, value)| (name, Value::String(value)))
-        .collect();
+    let headers = up.headers_json();
     Ok(json::ok(
         StatusCode::CREATED,
         &json!({
@@ -88,6 +84,18 @@ pub(super) struct PresignedUpload {
     pub headers: Vec<(String, String)>,
     pub expires_in: u32,
     pub expires_at_ms: i64,
+}
+
+impl PresignedUpload {
+    /// The signed headers as the JSON object clients read them from (`{"name": "value"}`).
+    pub fn headers_json(&self) -> Value {
+        let headers = self.headers.iter();
+        Value::Object(
+            headers
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect(),
+        )
+    }
 }
 
 /// Whether an upload URL may replace an object already at its key.
