@@ -25,6 +25,7 @@
 #   s3_stop DIR
 #   dev_secrets                   exports CREDENTIALS_ENCRYPTION_KEY and UPLOAD_TOKEN_SECRET
 #   worker_build [--force]        build/index.js + build/index_bg.wasm, skipped when fresh
+#   worker_build_mark / worker_rebuilt WHAT   note build/'s time; later, fail saying WHAT if it changed
 #   wrangler_start PORT LOGFILE   `wrangler dev` on 127.0.0.1:PORT, waits for /v1/health
 #   wrangler_stop [PORT]          stops one (or every) wrangler_start instance
 #   worker_socket_port PORT       the Worker's own socket behind that wrangler's dev proxy
@@ -613,6 +614,20 @@ _worker_build_env() {
     export WASM_BINDGEN_BIN="$bindgen"
     export ESBUILD_BIN="$CARCOSA_ROOT/node_modules/.bin/esbuild"
     export WASM_OPT_BIN="$CARCOSA_ROOT/node_modules/.bin/wasm-opt"
+}
+
+# wrangler rebuilds and reloads the Worker when src/ or patches/ change (wrangler.toml's
+# watch_dir), on a new socket: a run across such a reload fails or mixes two builds.
+# worker_build_mark notes the build a run starts with; worker_rebuilt WHAT is true, and says so
+# (the build changed: WHAT), when build/ has changed since.
+WORKER_BUILT_AT=""
+worker_build_mark() {
+    WORKER_BUILT_AT="$(stat -c %Y "$CARCOSA_ROOT/build/index_bg.wasm")"
+}
+worker_rebuilt() {
+    [[ -n "$WORKER_BUILT_AT" && "$(stat -c %Y "$CARCOSA_ROOT/build/index_bg.wasm" 2>/dev/null)" != "$WORKER_BUILT_AT" ]] ||
+        return 1
+    fail "the Worker was rebuilt during the run (src/ or patches/ changed): $1"
 }
 
 # shellcheck disable=SC2120 # --force is for callers such as build-worker.sh
