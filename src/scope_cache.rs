@@ -79,16 +79,31 @@ struct Entry {
 }
 
 /// Makes room in a map that reached its capacity: drops the quarter of its entries with the
-/// oldest stamps (and any that share the newest of those stamps). One pass per quarter of the
-/// capacity, so a put costs O(1) amortised and a hit only writes a stamp: no recency list to keep
-/// in order.
-fn evict_oldest_quarter<K, V, T: Ord + Copy>(map: &mut HashMap<K, V>, stamp: impl Fn(&V) -> T) {
-    let mut stamps: Vec<T> = map.values().map(&stamp).collect();
-    let Some(nth) = map.len().div_ceil(4).checked_sub(1) else {
-        return;
-    };
-    let (_, &mut cutoff, _) = stamps.select_nth_unstable(nth);
-    map.retain(|_, v| stamp(v) > cutoff);
+/// oldest stamps (and any that share the newest of those stamps). Once per quarter of the
+/// capacity, so a put costs O(1) amortised and a hit only writes a stamp: no recency list to
+/// keep in order.
+fn evict_oldest_quarter<K, V>(map: &mut HashMap<K, V>, stamp: impl Fn(&V) -> u64) {
+    let stamps: Vec<u64> = map.values().map(&stamp).collect();
+    if let Some(cutoff) = oldest_quarter_cutoff(&stamps) {
+        map.retain(|_, v| stamp(v) > cutoff);
+    }
+}
+
+/// The lowest stamp with a quarter of `stamps` (rounded up) at or below it, found by bisecting
+/// their range (a few dozen passes over a few thousand stamps) rather than by sorting: a sort
+/// would add kilobytes of sorting code to the Worker's bundle for a rare event.
+fn oldest_quarter_cutoff(stamps: &[u64]) -> Option<u64> {
+    let want = stamps.len().div_ceil(4);
+    let (mut low, mut high) = (*stamps.iter().min()?, *stamps.iter().max()?);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if stamps.iter().filter(|&&s| s <= mid).count() >= want {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    Some(low)
 }
 
 /// Resolved scopes and unknown keys, each remembered for `ttl_ms`.
@@ -225,7 +240,7 @@ impl UnknownKeyBudget {
             self.windows.retain(|_, (start, _)| now_ms < *start + Self::WINDOW_MS);
             if self.windows.len() >= Self::CAPACITY {
                 // The windows that started first end first.
-                evict_oldest_quarter(&mut self.windows, |(start, _)| *start);
+                evict_oldest_quarter(&mut self.windows, |(start, _)| u64::try_from(*start).unwrap_or(0));
             }
         }
         self.windows.insert(client.to_owned(), (now_ms, 1));
@@ -406,16 +421,26 @@ mod tests {
 
     #[test]
     fn eviction_takes_at_least_a_quarter_oldest_first() {
-        let mut map: HashMap<u32, i64> = (0..8).map(|i| (i, i64::from(i / 2))).collect();
+        let mut map: HashMap<u32, u64> = (0..8).map(|i| (i, u64::from(i / 2))).collect();
         evict_oldest_quarter(&mut map, |stamp| *stamp);
         let mut left: Vec<u32> = map.into_keys().collect();
         left.sort_unstable();
         assert_eq!(left, [2, 3, 4, 5, 6, 7], "the two oldest (sharing a stamp) went");
         // Ties at the cutoff go with it: more than a quarter, never less.
-        let mut map: HashMap<u32, i64> = (0..8).map(|i| (i, i64::from(i.min(5) / 3))).collect();
+        let mut map: HashMap<u32, u64> = (0..8).map(|i| (i, u64::from(i.min(5) / 3))).collect();
         evict_oldest_quarter(&mut map, |stamp| *stamp);
         assert_eq!(map.len(), 5);
-        let mut empty: HashMap<u32, i64> = HashMap::new();
+        // Stamps far apart: the bisection still lands on the oldest.
+        let mut map: HashMap<u32, u64> = [(0, 5), (1, u64::MAX), (2, 7), (3, 1 << 40), (4, 6)].into();
+        evict_oldest_quarter(&mut map, |stamp| *stamp);
+        let mut left: Vec<u64> = map.into_values().collect();
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            [7, 1 << 40, u64::MAX],
+            "a quarter of five, rounded up: the two oldest"
+        );
+        let mut empty: HashMap<u32, u64> = HashMap::new();
         evict_oldest_quarter(&mut empty, |stamp| *stamp);
         assert!(empty.is_empty());
     }

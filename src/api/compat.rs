@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::json::{self, Metadata, Text};
-use super::uploads::{complete_upload, presign_upload, Overwrite, PresignUpload};
+use super::uploads::{complete_upload, headers_json, presign_upload, Overwrite, PresignUpload};
 use super::{auth, ApiError, Deferred};
 use crate::runtime::Runtime;
 use crate::scope::Operation;
@@ -53,7 +53,7 @@ pub async fn init<R: Runtime>(
     };
     // The SDK sends only `Content-Type` with its PUT, so `If-None-Match` cannot be signed here.
     let up = presign_upload(rt, &caller, presign, Some(project_id), Overwrite::Allow, deferred).await?;
-    let headers = up.headers_json();
+    let headers = headers_json(up.headers);
     Ok(json::ok(
         StatusCode::OK,
         &json!({

@@ -60,7 +60,7 @@ pub async fn presign<R: Runtime>(
     caller.check(Operation::Upload)?;
     let body: PresignUpload = json::parse(req)?;
     let up = presign_upload(rt, &caller, body, None, Overwrite::Refuse, deferred).await?;
-    let headers = up.headers_json();
+    let headers = headers_json(up.headers);
     Ok(json::ok(
         StatusCode::CREATED,
         &json!({
@@ -86,16 +86,14 @@ pub(super) struct PresignedUpload {
     pub expires_at_ms: i64,
 }
 
-impl PresignedUpload {
-    /// The signed headers as the JSON object clients read them from (`{"name": "value"}`).
-    pub fn headers_json(&self) -> Value {
-        let headers = self.headers.iter();
-        Value::Object(
-            headers
-                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-                .collect(),
-        )
-    }
+/// Signed headers as the JSON object clients read them from (`{"name": "value"}`).
+pub(super) fn headers_json(headers: Vec<(String, String)>) -> Value {
+    Value::Object(
+        headers
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect(),
+    )
 }
 
 /// Whether an upload URL may replace an object already at its key.
