@@ -30,6 +30,7 @@
 #   wrangler_stop [PORT]          stops one (or every) wrangler_start instance
 #   worker_socket_port PORT       the Worker's own socket behind that wrangler's dev proxy
 #   js_worker_start PORT LOG URL DIR   the JavaScript reference Worker (bench/js-worker) the same way
+#                                 (JS_SCOPE_STATEMENT: joins, the default, or subqueries)
 #   wrangler_dry_run [OUTDIR]     bundle as `wrangler deploy` would (offline); prints the upload size
 #   dev_down                      stop what scripts/dev started (the default ports below)
 #
@@ -748,6 +749,7 @@ js_worker_start() {
             "$bin/node" "$CARCOSA_ROOT/node_modules/wrangler/bin/wrangler.js" dev --config wrangler.toml \
             --ip 127.0.0.1 --port "$port" --inspector-port 0 \
             --env-file "$CARCOSA_DEV/secrets.env" --persist-to "$dir/js-state" \
+            --var "SCOPE_STATEMENT:${JS_SCOPE_STATEMENT:-joins}" \
             --show-interactive-dev-session=false
     ) || return 1
     pid="$(cat "$(_wrangler_pidfile "$port")")"

@@ -5,17 +5,31 @@ import { Client } from "pg";
 import nacl from "tweetnacl";
 import { AwsClient } from "aws4fetch";
 
-// The same one-statement scope lookup as the Rust Worker (src/store/mod.rs resolve_scope).
-const SCOPE_SQL = `SELECT k.id AS key_id, k.permissions, (EXTRACT(EPOCH FROM k."expiresAt") * 1000)::int8 AS expires_ms,
+// The same one-statement scope lookup as the Rust Worker (src/store/mod.rs resolve_scope): the same
+// rows and WHERE, written as a developer would, every table a join. SCOPE_STATEMENT=subqueries (a
+// var) sends the Rust Worker's shape instead, the organisation and the team's share read through
+// scalar subqueries, so that a comparison can leave the statement's planning out of it.
+const SCOPE_COLUMNS = (org, share) => `k.id AS key_id, k.permissions, (EXTRACT(EPOCH FROM k."expiresAt") * 1000)::int8 AS expires_ms,
     p.id AS project_id, p.slug AS project_slug, p."multiTenant" AS multi_tenant, t.id AS team_id, t.slug AS team_slug,
-    o.slug AS org_slug, b.id AS bucket_id, b.provider, b."bucketName" AS bucket_name, b.region, b.endpoint,
+    ${org} AS org_slug, b.id AS bucket_id, b.provider, b."bucketName" AS bucket_name, b.region, b.endpoint,
     b."encryptedAccessKey" AS access_key, b."encryptedSecretKey" AS secret_key, b."ownerTeamId" AS owner_team_id,
-    a."accessLevel" AS share_level, tn.id AS tenant_id, tn.slug AS tenant_slug
-  FROM "ApiKey" k JOIN "Project" p ON p.id = k."projectId" JOIN "Bucket" b ON b.id = p."bucketId"
-  LEFT JOIN "Team" t ON t.id = p."teamId" LEFT JOIN "Organization" o ON o.id = t."organizationId"
-  LEFT JOIN "BucketTeamAccess" a ON a."bucketId" = b.id AND a."teamId" = p."teamId"
-  LEFT JOIN "Tenant" tn ON tn."projectId" = p.id AND tn.slug = $2
+    ${share} AS share_level, tn.id AS tenant_id, tn.slug AS tenant_slug`;
+const SCOPE_FROM = `FROM "ApiKey" k JOIN "Project" p ON p.id = k."projectId" JOIN "Bucket" b ON b.id = p."bucketId"
+  LEFT JOIN "Team" t ON t.id = p."teamId"`;
+const SCOPE_WHERE = `LEFT JOIN "Tenant" tn ON tn."projectId" = p.id AND tn.slug = $2
   WHERE k."keyHash" = $1 AND k."revokedAt" IS NULL LIMIT 1`;
+const SCOPE_SQL = {
+  joins: `SELECT ${SCOPE_COLUMNS("o.slug", 'a."accessLevel"')}
+  ${SCOPE_FROM} LEFT JOIN "Organization" o ON o.id = t."organizationId"
+  LEFT JOIN "BucketTeamAccess" a ON a."bucketId" = b.id AND a."teamId" = p."teamId"
+  ${SCOPE_WHERE}`,
+  subqueries: `SELECT ${SCOPE_COLUMNS(
+    '(SELECT o.slug FROM "Organization" o WHERE o.id = t."organizationId" LIMIT 1)',
+    '(SELECT a."accessLevel" FROM "BucketTeamAccess" a WHERE a."bucketId" = b.id AND a."teamId" = p."teamId" LIMIT 1)',
+  )}
+  ${SCOPE_FROM}
+  ${SCOPE_WHERE}`,
+};
 const TS = (n) => `(to_timestamp($${n}::float8 / 1000) AT TIME ZONE 'UTC')`;
 const INSERT_UPLOAD = `INSERT INTO "Upload" (id, "projectId", path, status, "createdAt", size, "contentType", filename,
     "tenantId", "apiKeyId", "bucketId", "expiresAt", metadata)
@@ -49,10 +63,10 @@ function allows(grants, wanted) {
 }
 
 // Key → scope, checked as src/scope.rs does: expiry, permission, bucket access, tenant.
-async function authorize(request, db, wanted, needsWrite, tenant) {
+async function authorize(request, env, db, wanted, needsWrite, tenant) {
   const raw = (request.headers.get("authorization") || "").replace(/^bearer\s+/i, "") || request.headers.get("x-api-key") || "";
   if (!/^carc_[A-Za-z0-9_-]{43}$/.test(raw)) throw new HttpError(401, "invalid_api_key", "invalid API key");
-  const { rows: [row] } = await db.query(SCOPE_SQL, [await sha256Hex(raw), tenant ?? null]);
+  const { rows: [row] } = await db.query(SCOPE_SQL[env.SCOPE_STATEMENT] ?? SCOPE_SQL.joins, [await sha256Hex(raw), tenant ?? null]);
   if (!row) throw new HttpError(401, "invalid_api_key", "invalid API key");
   if (row.expires_ms !== null && Number(row.expires_ms) <= Date.now()) throw new HttpError(401, "api_key_expired", "the API key has expired");
   if (!allows(row.permissions, wanted)) throw new HttpError(403, "permission_denied", `the API key lacks the ${wanted[0]} permission`);
@@ -92,7 +106,7 @@ async function createUpload(request, env, db) {
   if (contentType !== undefined && !/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(;[ -~]*)?$/.test(contentType)) throw new HttpError(400, "invalid_content_type", "bad contentType");
   if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0 && size <= 5 * 1024 ** 3)) throw new HttpError(413, "file_too_large", "size must be at most 5 GiB");
   const expiresIn = expiry(body);
-  const { row, prefix } = await authorize(request, db, ["uploads:create", "uploads:init"], true, body.tenant ?? body.tenantId);
+  const { row, prefix } = await authorize(request, env, db, ["uploads:create", "uploads:init"], true, body.tenant ?? body.tenantId);
   const uploadId = "c" + [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
   const key = `${prefix}/${uploadId}/${name}`;
   const headers = {};
@@ -109,7 +123,7 @@ async function createUpload(request, env, db) {
 async function createDownload(request, env, db) {
   const body = await request.json().catch(() => { throw new HttpError(400, "invalid_json", "the body is not JSON"); });
   const expiresIn = expiry(body);
-  const { row, prefix } = await authorize(request, db, ["files:read"], false, body.tenant ?? body.tenantId);
+  const { row, prefix } = await authorize(request, env, db, ["files:read"], false, body.tenant ?? body.tenantId);
   const key = String(body.key ?? "");
   if (!key.startsWith(prefix + "/") || key.split("/").some((s) => !s || s === "." || s === "..") || key.length > 1024) throw new HttpError(403, "key_outside_scope", "the key is outside this project's prefix");
   const now = Date.now();
