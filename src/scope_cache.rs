@@ -278,7 +278,8 @@ impl SignableCache {
             }
         }
         let signable = Rc::new(make()?);
-        if self.entries.len() >= Self::CAPACITY {
+        // A rotated bucket replaces its own entry: no room to make then.
+        if self.entries.len() >= Self::CAPACITY && !self.entries.contains_key(&row.id) {
             evict_oldest_quarter(&mut self.entries, |(_, _, used)| *used);
         }
         self.entries
@@ -514,5 +515,16 @@ mod tests {
         })
         .unwrap();
         assert_eq!(made.get(), 0, "the bucket in use was never dropped");
+
+        // Full: a rotated bucket's new credentials replace its entry and drop nothing else.
+        let mut rotated = hot.clone();
+        "hot-rotated".clone_into(&mut rotated.encrypted_secret_key);
+        while c.entries.len() < SignableCache::CAPACITY {
+            let mut other = bucket_row("secret");
+            other.id = format!("filler-{}", c.entries.len());
+            c.get_or_try(&other, make).unwrap();
+        }
+        c.get_or_try(&rotated, make).unwrap();
+        assert_eq!(c.entries.len(), SignableCache::CAPACITY);
     }
 }
