@@ -4,6 +4,11 @@
 // wrk gives percentiles but not when the slow requests happened.
 //
 //   node bench/stall-probe.mjs PORT [SECONDS=30] [PATH=/v1/health] [STALL_MS=50]
+//
+// GET by default; with BENCH_BODY set, a POST of that JSON body, with BENCH_API_KEY as the bearer
+// key if set (the variables bench/load.lua takes), e.g. warm uploads:
+//   BENCH_API_KEY=$KEY BENCH_BODY='{"filename":"a.txt","contentType":"text/plain","size":5}' \
+//       node bench/stall-probe.mjs PORT 20 /v1/uploads
 import http from 'node:http';
 
 const [port, seconds = '30', path = '/v1/health', stallMs = '50'] = process.argv.slice(2);
@@ -12,6 +17,9 @@ if (!/^\d+$/.test(port ?? '')) {
     process.exit(2);
 }
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const body = process.env.BENCH_BODY;
+const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+if (process.env.BENCH_API_KEY) headers.authorization = `Bearer ${process.env.BENCH_API_KEY}`;
 const latencies = [];
 const stalls = [];
 
@@ -19,18 +27,20 @@ function once() {
     return new Promise((resolve, reject) => {
         const sentAt = Date.now();
         const start = performance.now();
-        const req = http.get({ host: '127.0.0.1', port: Number(port), path, agent }, (res) => {
-            const headers = performance.now() - start;
+        const method = body === undefined ? 'GET' : 'POST';
+        const req = http.request({ host: '127.0.0.1', port: Number(port), path, agent, method, headers }, (res) => {
+            const headersMs = performance.now() - start;
             res.resume();
             res.on('end', () => {
                 const total = performance.now() - start;
                 latencies.push(total);
                 if (res.statusCode >= 400) reject(new Error(`${path} answered ${res.statusCode}`));
-                if (total > Number(stallMs)) stalls.push({ at: new Date(sentAt).toISOString(), ms: total, headersMs: headers });
+                if (total > Number(stallMs)) stalls.push({ at: new Date(sentAt).toISOString(), ms: total, headersMs });
                 resolve();
             });
         });
         req.on('error', reject);
+        req.end(body);
     });
 }
 

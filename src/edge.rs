@@ -12,7 +12,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{console_error, console_log, console_warn, event, ByteStream, Context, Env, Headers, Response};
+use worker::{console_error, console_log, console_warn, event, ByteStream, Context, Env, Headers};
 
 use crate::api::{self, ApiError, MAX_BODY_BYTES};
 use crate::db_socket::DbSocket;
@@ -78,7 +78,7 @@ fn start() {
 // The platform's request, not `worker::Request`: making one reads `request.cf`, which workerd
 // parses from JSON on every request, and nothing here uses it.
 #[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let mut random = [0u8; 8];
     // Without randomness the id is all zeros; a request is never refused for a log field.
     let _ = getrandom::getrandom(&mut random);
@@ -96,12 +96,12 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
             let allowed = AllowedOrigins::parse(&env.var("ALLOWED_ORIGINS").map(|v| v.to_string()).unwrap_or_default());
             let e = ApiError::Misconfigured(reason);
             log_error(&request_id, &e);
-            return to_worker(api::refuse(&e, &allowed, origin.as_deref(), &request_id));
+            return to_platform(api::refuse(&e, &allowed, origin.as_deref(), &request_id));
         }
     };
     let refuse = |e: ApiError| {
         log_error(&request_id, &e);
-        to_worker(api::refuse(
+        to_platform(api::refuse(
             &e,
             &isolate.config.allowed_origins,
             origin.as_deref(),
@@ -123,7 +123,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let rt = WorkerRuntime::new(env, Rc::clone(&isolate), request_id.clone());
     let handled = api::handle(&rt, request).await;
     report_memory(&isolate, rt.now_ms(), &request_id);
-    let response = to_worker(handled.response);
+    let response = to_platform(handled.response);
     // Only a request that writes the isolate's queue or has a connection to close asks the
     // platform to wait for it: a `wait_until` costs the response time even when its promise
     // settles at once (about 0.03 ms under `wrangler dev`, once 4 ms; BENCHMARKS.md, "What a
@@ -300,20 +300,27 @@ async fn read_body(
     Ok(Bytes::from(body))
 }
 
-fn to_worker(response: http::Response<Bytes>) -> worker::Result<Response> {
+/// The platform's response, made in one constructor call with the headers as `[name, value]`
+/// pairs: the runtime then makes the one `Headers` the response owns. `worker::Response` made two
+/// more per response (its builder's default and ours, which the constructor copies), each a
+/// runtime object the isolate's garbage collector finalizes later, in bulk: under load, those
+/// collections are the isolate's longest pauses (BENCHMARKS.md, "The isolate's pauses").
+fn to_platform(response: http::Response<Bytes>) -> worker::Result<web_sys::Response> {
     let (parts, body) = response.into_parts();
-    let headers = Headers::new();
+    let headers = js_sys::Array::new();
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
-            headers.append(name.as_str(), value)?;
+            headers.push(&js_sys::Array::of2(&name.as_str().into(), &value.into()));
         }
     }
-    let response = if body.is_empty() {
-        Response::empty()?
-    } else {
-        Response::from_bytes(body.to_vec())?
-    };
-    Ok(response.with_status(parts.status.as_u16()).with_headers(headers))
+    let init = web_sys::ResponseInit::new();
+    init.set_status(parts.status.as_u16());
+    init.set_headers(&headers);
+    let body = (!body.is_empty()).then(|| js_sys::Uint8Array::from(&body[..]));
+    Ok(web_sys::Response::new_with_opt_buffer_source_and_init(
+        body.as_ref().map(AsRef::as_ref),
+        &init,
+    )?)
 }
 
 /// Opens a session on `socket`, with SCRAM's key stretching in WebCrypto, once per password and
@@ -430,9 +437,10 @@ impl WorkerRuntime {
 
 impl Runtime for WorkerRuntime {
     fn now_ms(&self) -> i64 {
-        // Whole milliseconds since the epoch fit an f64 exactly.
+        // Whole milliseconds since the epoch fit an f64 exactly. `Date.now()`, not
+        // `worker::Date::now()`, which makes a `Date` object for the collector each time.
         #[allow(clippy::cast_possible_truncation)]
-        let now = worker::Date::now().as_millis() as i64;
+        let now = js_sys::Date::now() as i64;
         now
     }
 
