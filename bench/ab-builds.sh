@@ -9,6 +9,10 @@
 #   git worktree add /tmp/old OLD_COMMIT && (cd /tmp/old && bash scripts/build-worker.sh --force)
 #   bash bench/ab-builds.sh /tmp/old/build /tmp/build-new [ROUNDS=4] [SECONDS=8]
 #
+# With AB_MODE=stalls, the cells are bench/stall-probe.mjs's instead of wrk's: one request at a
+# time on one connection for SECONDS each (health, warm uploads, warm downloads), counting the
+# answers slower than 20 ms and their time: the isolate's pauses, per 10 000 requests.
+#
 # Uses `scripts/dev`'s PostgreSQL, S3 server and demo key (started if needed, with
 # RATE_LIMITS=off), and puts the project's build/ back as it was at the end.
 set -euo pipefail
@@ -56,6 +60,18 @@ measure() {
     [[ -n $object ]] || { fail "no upload presigned by the Worker on $dir"; exit 1; }
     wrk -t1 -c1 -d2s "http://127.0.0.1:$port/v1/health" >/dev/null
     local cell method path status body conns line before after
+    if [[ ${AB_MODE:-wrk} == stalls ]]; then
+        for cell in "health -" "uploads $upload" "downloads {\"key\":\"$object\"}"; do
+            read -r path body <<<"$cell"
+            [[ $body == - ]] && body=""
+            line=$(BENCH_API_KEY=$key BENCH_BODY=${body:-} node_modules/.bin/node bench/stall-probe.mjs \
+                "$port" "$seconds" "/v1/$path" 20 | head -2 | tr '\n' ' ')
+            # "R requests in …: p50 …  K answers slower than 20 ms, M ms in all"
+            echo "$label stalls /v1/$path $(sed -E 's/^([0-9]+) requests.* ([0-9]+) answers slower than 20 ms, ([0-9]+) ms in all.*/requests=\1 stalls=\2 stalled_ms=\3/' <<<"$line")" |
+                tee -a "$results"
+        done
+        return
+    fi
     for cell in "GET health 200 - 1" "POST uploads 201 $upload 1" "POST downloads 200 {\"key\":\"$object\"} 1" \
         "POST uploads 201 $upload 8"; do
         read -r method path status body conns <<<"$cell"
@@ -85,6 +101,23 @@ for ((round = 1; round <= rounds; round++)); do
 done
 
 echo
+if [[ ${AB_MODE:-wrk} == stalls ]]; then
+    echo "totals (answers slower than 20 ms, and their time, per 10 000 requests; then each round's stalled ms):"
+    awk '{
+        cell = $3; key = $1 " " cell
+        split($4, r, "="); split($5, n, "="); split($6, m, "=")
+        req[key] += r[2]; slow[key] += n[2]; ms[key] += m[2]; each[key] = each[key] " " m[2]; cells[cell] = 1
+    } END {
+        for (cell in cells) {
+            a = "A " cell; b = "B " cell
+            printf "%-14s stalls A %5.1f B %5.1f  stalled ms A %6.1f B %6.1f (B/A %.3f)  rounds A:%s  B:%s\n", cell,
+                1e4 * slow[a] / req[a], 1e4 * slow[b] / req[b], 1e4 * ms[a] / req[a], 1e4 * ms[b] / req[b],
+                (ms[b] / req[b]) / (ms[a] / req[a]), each[a], each[b]
+        }
+    }' "$results" | sort
+    rm -f "$results" "$results.dev"
+    exit 0
+fi
 echo "totals (req/s: requests over seconds; CPU: the Worker's workerd processes' utime + stime per request,"
 echo "in /proc's 1/$(getconf CLK_TCK) s ticks; then each round's p50 in µs):"
 awk '{

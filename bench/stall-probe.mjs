@@ -17,7 +17,7 @@ if (!/^\d+$/.test(port ?? '')) {
     process.exit(2);
 }
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const body = process.env.BENCH_BODY;
+const body = process.env.BENCH_BODY || undefined;
 const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
 if (process.env.BENCH_API_KEY) headers.authorization = `Bearer ${process.env.BENCH_API_KEY}`;
 const latencies = [];
