@@ -224,12 +224,35 @@ fn request_head(req: &web_sys::Request) -> Result<http::Request<()>, String> {
         .map_err(|e| e.to_string())?;
     // Straight into the map: each value's string is taken over, not copied, and checked once.
     let headers = head.headers_mut();
-    for (name, value) in Headers(req.headers()).entries() {
-        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
-        let value = http::HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|e| e.to_string())?;
-        headers.append(name, value);
-    }
-    Ok(head)
+    let mut unreadable = None;
+    req.headers()
+        .unchecked_ref::<PlatformHeaders>()
+        .for_each(&mut |value, name| {
+            if unreadable.is_some() {
+                return;
+            }
+            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string());
+            let value = http::HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|e| e.to_string());
+            match (name, value) {
+                (Ok(name), Ok(value)) => {
+                    headers.append(name, value);
+                }
+                (Err(e), _) | (_, Err(e)) => unreadable = Some(e),
+            }
+        });
+    unreadable.map_or(Ok(head), Err)
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The platform's `Headers`, for its `forEach`.
+    type PlatformHeaders;
+    /// `forEach(value, name)`, with a callback that lives for the call only: one call for all of
+    /// a request's headers. The platform's iterator (`entries()`) is another runtime object per
+    /// request, holding a copy of them, for the collector to finalize, and takes three calls
+    /// across the wasm boundary per header.
+    #[wasm_bindgen(method, js_name = forEach)]
+    fn for_each(this: &PlatformHeaders, f: &mut dyn FnMut(String, String));
 }
 
 /// Why a body was not read.
