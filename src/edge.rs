@@ -12,7 +12,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 use wasm_bindgen::{prelude::wasm_bindgen, JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{console_error, console_log, console_warn, event, ByteStream, Context, Env, Headers};
+use worker::{console_error, console_log, console_warn, event, ByteStream, Context, Env};
 
 use crate::api::{self, ApiError, MAX_BODY_BYTES};
 use crate::db_socket::DbSocket;
@@ -225,32 +225,48 @@ fn request_head(req: &web_sys::Request) -> Result<http::Request<()>, String> {
     // Straight into the map: each value's string is taken over, not copied, and checked once.
     let headers = head.headers_mut();
     let mut unreadable = None;
-    req.headers()
-        .unchecked_ref::<PlatformHeaders>()
-        .for_each(&mut |value, name| {
-            if unreadable.is_some() {
-                return;
+    each_header(&req.headers(), |name, value| {
+        if unreadable.is_some() {
+            return;
+        }
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string());
+        let value = http::HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|e| e.to_string());
+        match (name, value) {
+            (Ok(name), Ok(value)) => {
+                headers.append(name, value);
             }
-            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string());
-            let value = http::HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|e| e.to_string());
-            match (name, value) {
-                (Ok(name), Ok(value)) => {
-                    headers.append(name, value);
-                }
-                (Err(e), _) | (_, Err(e)) => unreadable = Some(e),
-            }
-        });
+            (Err(e), _) | (_, Err(e)) => unreadable = Some(e),
+        }
+    });
     unreadable.map_or(Ok(head), Err)
+}
+
+/// Calls `f(name, value)` for every header of a platform `Headers`, in one `forEach` call. The
+/// platform's iterator (`entries()`) is another runtime object, holding a copy of the headers,
+/// for the isolate's collector to finalize, and takes three calls across the wasm boundary per
+/// header (BENCHMARKS.md, "The isolate's pauses").
+fn each_header(headers: &web_sys::Headers, mut f: impl FnMut(String, String)) {
+    headers
+        .unchecked_ref::<PlatformHeaders>()
+        .for_each(&mut |value, name| f(name, value));
+}
+
+/// Headers for a platform constructor (`Response`, `Request`) as `[name, value]` pairs: the
+/// platform then makes only the object's own `Headers`. A `Headers` of ours would be one more
+/// runtime object, which the constructor copies.
+fn header_pairs<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> js_sys::Array {
+    let pairs = js_sys::Array::new();
+    for (name, value) in headers {
+        pairs.push(&js_sys::Array::of2(&name.into(), &value.into()));
+    }
+    pairs
 }
 
 #[wasm_bindgen]
 extern "C" {
     /// The platform's `Headers`, for its `forEach`.
     type PlatformHeaders;
-    /// `forEach(value, name)`, with a callback that lives for the call only: one call for all of
-    /// a request's headers. The platform's iterator (`entries()`) is another runtime object per
-    /// request, holding a copy of them, for the collector to finalize, and takes three calls
-    /// across the wasm boundary per header.
+    /// `forEach(value, name)`, with a callback that lives for the call only.
     #[wasm_bindgen(method, js_name = forEach)]
     fn for_each(this: &PlatformHeaders, f: &mut dyn FnMut(String, String));
 }
@@ -323,22 +339,19 @@ async fn read_body(
     Ok(Bytes::from(body))
 }
 
-/// The platform's response, made in one constructor call with the headers as `[name, value]`
-/// pairs: the runtime then makes the one `Headers` the response owns. `worker::Response` made two
-/// more per response (its builder's default and ours, which the constructor copies), each a
-/// runtime object the isolate's garbage collector finalizes later, in bulk: under load, those
+/// The platform's response, made in one constructor call with the headers as pairs.
+/// `worker::Response` made two more `Headers` per response (its builder's default and ours), each
+/// a runtime object the isolate's garbage collector finalizes later, in bulk: under load, those
 /// collections are the isolate's longest pauses (BENCHMARKS.md, "The isolate's pauses").
 fn to_platform(response: http::Response<Bytes>) -> worker::Result<web_sys::Response> {
     let (parts, body) = response.into_parts();
-    let headers = js_sys::Array::new();
-    for (name, value) in &parts.headers {
-        if let Ok(value) = value.to_str() {
-            headers.push(&js_sys::Array::of2(&name.as_str().into(), &value.into()));
-        }
-    }
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
     let init = web_sys::ResponseInit::new();
     init.set_status(parts.status.as_u16());
-    init.set_headers(&headers);
+    init.set_headers(&header_pairs(headers));
     let body = (!body.is_empty()).then(|| js_sys::Uint8Array::from(&body[..]));
     Ok(web_sys::Response::new_with_opt_buffer_source_and_init(
         body.as_ref().map(AsRef::as_ref),
@@ -488,13 +501,12 @@ impl Runtime for WorkerRuntime {
     // of the bundle for requests that never set them.
     async fn fetch(&self, request: OutboundRequest) -> Result<OutboundResponse, FetchError> {
         let err = |e: JsValue| FetchError(worker::Error::from(e).to_string());
-        let headers = web_sys::Headers::new().map_err(err)?;
-        for (name, value) in &request.headers {
-            headers.set(name, value).map_err(err)?;
-        }
         let init = web_sys::RequestInit::new();
         init.set_method(request.method.as_str());
-        init.set_headers(&headers);
+        // The signer's headers, one of each name.
+        init.set_headers(&header_pairs(
+            request.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        ));
         if !request.body.is_empty() {
             init.set_body(&js_sys::Uint8Array::from(request.body.as_ref()));
         }
@@ -504,10 +516,10 @@ impl Runtime for WorkerRuntime {
             .map_err(err)?
             .unchecked_into();
         let status = response.status();
-        let headers = Headers(response.headers())
-            .entries()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v))
-            .collect();
+        let mut headers = Vec::new();
+        each_header(&response.headers(), |name, value| {
+            headers.push((name.to_ascii_lowercase(), value))
+        });
         // S3's answers here are small XML documents (or nothing, for HEAD).
         let body = JsFuture::from(response.array_buffer().map_err(err)?)
             .await
