@@ -31,10 +31,13 @@ pub struct Config {
     /// How long an isolate trusts a resolved scope, in seconds (`SCOPE_CACHE_TTL_SECS`; 0: not
     /// at all). This is the revocation bound.
     pub scope_cache_ttl_secs: u32,
-    /// How long deferred writes wait for company before a connection is opened for them, in
-    /// milliseconds. Every connection costs a handshake (SCRAM's key stretching runs in the
-    /// isolate's own thread), so a busy isolate writes many rows per connection.
+    /// How long deferred writes wait for company before each batch, in milliseconds. Every
+    /// connection costs a handshake and every batch a round trip per kind of write, so a busy
+    /// isolate writes many rows per batch.
     pub write_batch_delay_ms: u32,
+    /// How long one request keeps writing the isolate's queue, in milliseconds, before it hands
+    /// the queue to the next request with something to write.
+    pub writer_lifetime_ms: u32,
     /// The longest object key the bucket store accepts (`MAX_OBJECT_KEY_BYTES`): S3's and R2's
     /// 1024 bytes unless set lower. Only a file name that would not fit is shortened. A setting
     /// for stores that keep keys as file names (the local S3 server used in development and
@@ -56,10 +59,15 @@ impl Config {
     /// How long a resolved scope is trusted when the deployment does not say: 30 seconds.
     pub const DEFAULT_SCOPE_CACHE_TTL_SECS: u32 = 30;
     /// Deferred writes wait this long to be batched: one second. A busy isolate then pays one
-    /// connection handshake (SCRAM's key stretching, in wasm, in the isolate's own thread) for
-    /// hundreds of rows instead of a few; an idle one writes its row a second later, and an
-    /// upload completed before that is recorded from its id.
+    /// connection handshake and one round trip per kind of write for hundreds of rows instead of
+    /// a few; an idle one writes its row a second later, and an upload completed before that is
+    /// recorded from its id.
     pub const DEFAULT_WRITE_BATCH_DELAY_MS: u32 = 1000;
+    /// A writer's life: ten seconds. The platform cancels `wait_until` work 30 s after the
+    /// response; a writer that a steady stream of requests kept busy would be stopped there,
+    /// perhaps midway through a batch, perhaps still holding the queue (a cancelled task need not
+    /// be dropped), and the isolate would write nothing more.
+    pub const DEFAULT_WRITER_LIFETIME_MS: u32 = 10_000;
     /// The longest scope TTL accepted: one hour (it bounds how long a revoked key keeps working).
     pub const MAX_SCOPE_CACHE_TTL_SECS: u32 = 3600;
 
@@ -76,6 +84,7 @@ impl Config {
             upload_ids,
             scope_cache_ttl_secs: Self::DEFAULT_SCOPE_CACHE_TTL_SECS,
             write_batch_delay_ms: Self::DEFAULT_WRITE_BATCH_DELAY_MS,
+            writer_lifetime_ms: Self::DEFAULT_WRITER_LIFETIME_MS,
             max_object_key_bytes: MAX_OBJECT_KEY_BYTES,
             max_upload_bytes: MAX_PUT_BYTES,
             rate_limits: true,

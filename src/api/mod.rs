@@ -284,25 +284,42 @@ pub fn queue_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) -> bool {
 }
 
 /// Writes the isolate's queue, unless another request already is: waits
-/// [`Config::write_batch_delay_ms`] for company, then writes until the queue is empty, one
-/// statement per kind of write for each batch. Failures are logged: the client has its answer,
-/// and a lost upload row is recreated from its id on completion.
+/// [`Config::write_batch_delay_ms`] for company before each batch, one statement per kind of
+/// write for each, until the queue is empty or the writer has worked for
+/// [`Config::writer_lifetime_ms`]. Waiting before every batch, not just the first, keeps a busy
+/// isolate at one batch a second; writing at once whatever arrived during the last batch chased
+/// the queue a few rows at a time, hundreds of round trips a second (BENCHMARKS.md, "The
+/// deferred writer's batches"). Failures are logged: the client has its answer, and a lost
+/// upload row is recreated from its id on completion.
 pub async fn write_deferred<R: Runtime>(rt: &R) {
     let isolate = rt.isolate();
-    let Some(_writing) = Flushing::start(&isolate.flushing) else {
+    let Some(writing) = Flushing::start(&isolate.flushing) else {
         return;
     };
-    // Let the requests arriving meanwhile join this batch (the wait is a timer, not CPU).
+    let mut writing = Some(writing);
+    let started = rt.now_ms();
     let delay = rt.config().write_batch_delay_ms;
-    if delay > 0 && !isolate.pending.borrow().is_empty() {
-        rt.sleep(delay).await;
-    }
+    let lifetime = i64::from(rt.config().writer_lifetime_ms);
     loop {
+        // Let the requests arriving meanwhile join this batch (the wait is a timer, not CPU).
+        if delay > 0 && !isolate.pending.borrow().is_empty() {
+            rt.sleep(delay).await;
+        }
         let batch = std::mem::take(&mut *isolate.pending.borrow_mut());
         if batch.is_empty() {
+            // The queue is empty as the writer stops (same turn): nothing is left without one.
             break;
         }
+        let last = rt.now_ms() - started >= lifetime;
+        if last {
+            // Hand over before the last batch: a request queueing work from now on finds no
+            // writer and becomes the next one, so nothing waits for a request that never comes.
+            drop(writing.take());
+        }
         write_batch(rt, batch).await;
+        if last {
+            break;
+        }
     }
 }
 

@@ -27,6 +27,7 @@ mod cli_list;
 mod cli_secrets;
 mod cli_tls;
 mod companion;
+mod deferred_writer;
 mod flows;
 mod handshake;
 mod hardening;

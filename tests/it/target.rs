@@ -232,6 +232,14 @@ impl Target {
         }
     }
 
+    /// In-process runs: the database URL their runtimes connect to; `None` for the Worker.
+    pub fn native_db_url(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Native { db, .. } => Some(&db.url),
+            Kind::Worker { .. } => None,
+        }
+    }
+
     /// The Worker's base URL, for requests `call` cannot make (raw chunked bodies); `None`
     /// in-process.
     pub fn worker_url(&self) -> Option<&str> {
