@@ -676,7 +676,12 @@ _worker_build_locked() {
     log="$(_log_dir)/worker-build.log"
     say "building the Worker (worker-build --release; cargo output in ${log#"$CARCOSA_ROOT/"})"
     # RUST_LIB_BACKTRACE=0: a failed cargo build is not a worker-build bug; keep its errors in view.
-    if ! (cd "$CARCOSA_ROOT" && RUST_LIB_BACKTRACE=0 worker-build --release) >"$log" 2>&1; then
+    # Panic locations name their source files: without the remap, the shipped wasm would carry
+    # the building machine's cargo home (/home/alice/.cargo/registry/src/index.crates.io-…/…).
+    local registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+    if ! (cd "$CARCOSA_ROOT" && RUST_LIB_BACKTRACE=0 \
+        CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$registry=/cargo-registry" \
+        worker-build --release) >"$log" 2>&1; then
         fail "worker-build failed" "$log" 80
         return 1
     fi
