@@ -293,10 +293,10 @@ pub fn queue_deferred<R: Runtime>(rt: &R, deferred: Vec<Deferred>) -> bool {
 /// upload row is recreated from its id on completion.
 pub async fn write_deferred<R: Runtime>(rt: &R) {
     let isolate = rt.isolate();
-    let Some(writing) = Flushing::start(&isolate.flushing) else {
+    let mut writing = Flushing::start(&isolate.flushing);
+    if writing.is_none() {
         return;
-    };
-    let mut writing = Some(writing);
+    }
     let started = rt.now_ms();
     let delay = rt.config().write_batch_delay_ms;
     let lifetime = i64::from(rt.config().writer_lifetime_ms);
